@@ -55,8 +55,12 @@ class LossConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation, data and logging."""
+    """Data, optimisation and logging."""
 
+    data: str | None = None
+    val_data: str | None = None
+    test_data: str | None = None
+    device: str = "auto"
     steps: int = 2000
     batch_size: int = 16
     patch_size: int = 64
@@ -67,7 +71,7 @@ class TrainConfig:
     num_workers: int = 2
     val_fraction: float = 0.1
     test_fraction: float = 0.1
-    max_eval_images: int | None = None
+    val_max_images: int = 32
     log_every: int = 10
     sample_every: int = 200
     val_every: int = 200
@@ -76,6 +80,7 @@ class TrainConfig:
     skip_bad: bool = False
     gan_start_step: int = 0
     fid: bool = True
+    save_rank_weights: bool = False
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""``dehaze-train``: train the generator against the dual critic (single process or under ``torchrun``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dehaze.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, run_cli
+from dehaze.config import Config, apply_overrides
+from dehaze.errors import DehazeError
+
+CONFIG_NAME = "config.yaml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dehaze-train",
+        description="Train a dehazing U-Net against a dual spatial/frequency critic. "
+        "With no --data it trains on pairs synthesised from photos bundled with scikit-image.",
+    )
+    parser.add_argument("--data", help="root with hazy/ and clean/ (or GT/, gt/, clear/) folders")
+    parser.add_argument("--val", help="separate validation root (default: split from --data)")
+    parser.add_argument("--test", help="separate test root (default: split from --data)")
+    parser.add_argument("--out", default="runs/default", help="run directory (default: runs/default)")
+    parser.add_argument("--steps", type=int, help="total training steps")
+    parser.add_argument("--device", help="auto (default), cpu or cuda")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    parser.add_argument("--config", type=Path, help="YAML file with model/critic/loss/train sections")
+    parser.add_argument("--spatial-weight", type=float, help="λ: 1 = spatial-only GAN, 0 = frequency-only, default 0.5")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--patch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--skip-bad", action="store_true", help="skip unreadable training files instead of stopping")
+    parser.add_argument("--no-fid", action="store_true", help="skip FID in the final evaluation")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="any config option, e.g. --set loss.l1_weight=50 --set model.base_width=32",
+    )
+    return parser
+
+
+def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
+    """Defaults ← run dir config (on resume) ← --config ← flags ← --set."""
+    saved = run_dir / CONFIG_NAME
+    if args.resume:
+        if not (run_dir / "last.state.pt").is_file():
+            raise DehazeError(f"{run_dir}: nothing to resume (no last.state.pt); start without --resume")
+        config = Config.load(saved)
+    else:
+        if (run_dir / "last.state.pt").exists():
+            raise DehazeError(
+                f"{run_dir} already holds a training run; use --resume to continue it or another --out"
+            )
+        config = Config()
+    if args.config:
+        config = Config.load(args.config) if not args.resume else config
+    flags = {
+        "train.data": args.data, "train.val_data": args.val, "train.test_data": args.test,
+        "train.steps": args.steps, "train.device": args.device, "critic.spatial_weight": args.spatial_weight,
+        "train.batch_size": args.batch_size, "train.patch_size": args.patch_size, "train.seed": args.seed,
+        "train.skip_bad": True if args.skip_bad else None, "train.fid": False if args.no_fid else None,
+    }
+    apply_overrides(config, [f"{k}={v}" for k, v in flags.items() if v is not None])
+    apply_overrides(config, args.overrides)
+    if not 0.0 <= config.critic.spatial_weight <= 1.0:
+        raise DehazeError(f"--spatial-weight must lie in [0, 1], got {config.critic.spatial_weight}")
+    return config
+
+
+def train(args: argparse.Namespace) -> int:
+    import torch
+
+    from dehaze.train.distributed import init_distributed, shutdown
+    from dehaze.train.trainer import (
+        Trainer,
+        evaluate_run,
+        format_metrics_table,
+        resolve_device,
+        resolve_splits,
+    )
+
+    run_dir = Path(args.out)
+    config = resolve_config(args, run_dir)
+    device = resolve_device(config.train.device)
+    ctx = init_distributed(device.type)
+    try:
+        if ctx.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            config.save(run_dir / CONFIG_NAME)
+        log = print if ctx.is_main else (lambda *_: None)
+        if device.type == "cpu" and not ctx.enabled:
+            log(f"device: cpu ({torch.get_num_threads()} threads)")
+        else:
+            log(f"device: {device} x{ctx.world_size}")
+        splits = resolve_splits(config, log=log)
+        trainer = Trainer(config, run_dir, ctx, resume=args.resume)
+        if args.resume:
+            log(f"resuming from step {trainer.step} of {config.train.steps}")
+        try:
+            finished = trainer.fit(splits)
+        finally:
+            trainer.close()
+        if not finished:
+            return EXIT_INTERRUPTED
+        if ctx.is_main:
+            result = evaluate_run(run_dir, config, splits, trainer.device)
+            print(format_metrics_table(result))
+            print(f"run: {run_dir} (weights: best.safetensors, last.safetensors; metrics.json; loss_curve.png)")
+        return EXIT_OK
+    finally:
+        shutdown(ctx)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code = run_cli(lambda: train(args))
+    return code if code is not None else EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

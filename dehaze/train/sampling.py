@@ -1,0 +1,58 @@
+"""A training data stream that is a pure function of the step, so ``--resume`` continues exactly.
+
+Each rank reads epoch-shuffled indices from a :class:`~torch.utils.data.DistributedSampler` (seeded, ``set_epoch``)
+and gives every sample its own augmentation seed derived from the run seed, the rank and the sample number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from torch.utils.data import Dataset, DistributedSampler, Sampler
+
+
+class StepSampler(Sampler[tuple[int, int]]):
+    """Endless ``(pair index, augmentation seed)`` items for one rank, starting at ``start_step``."""
+
+    def __init__(
+        self, dataset: Dataset, batch_size: int, seed: int, rank: int = 0, world_size: int = 1, start_step: int = 0
+    ) -> None:
+        self.sampler = DistributedSampler(
+            dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=False
+        )
+        self.per_epoch = len(self.sampler)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.rank = rank
+        self.start_step = start_step
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        sample = self.start_step * self.batch_size
+        epoch, position = divmod(sample, self.per_epoch)
+        while True:
+            self.sampler.set_epoch(epoch)
+            indices = list(self.sampler)
+            for index in indices[position:]:
+                yield index, augmentation_seed(self.seed, self.rank, sample)
+                sample += 1
+            epoch, position = epoch + 1, 0
+
+
+def augmentation_seed(seed: int, rank: int, sample: int) -> int:
+    """A 31-bit seed unique to (run seed, rank, sample number)."""
+    return (seed * 1_000_003 + rank * 7_919 + sample * 2_654_435_761) % (2**31 - 1)
+
+
+class SeededItems(Dataset):
+    """Wraps a :class:`PairedDataset` so items addressed as ``(index, seed)`` get reproducible augmentation."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, item: tuple[int, int]) -> Any:
+        index, seed = item
+        return self.dataset.get(index, seed=seed)

@@ -1,0 +1,442 @@
+"""The training loop: U-Net generator against one dual (spatial + frequency) critic, plus L1 and optional terms."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from dehaze.checkpoint import load_training_state, save_generator, save_training_state
+from dehaze.config import Config
+from dehaze.errors import DehazeError
+from dehaze.train.distributed import DistContext, barrier, broadcast_flag
+from dehaze.train.sampling import SeededItems, StepSampler
+
+Pairs = list[tuple[Path, Path]]
+LAST, BEST, STATE = "last.safetensors", "best.safetensors", "last.state.pt"
+
+
+class TrainingDiverged(DehazeError):
+    """A loss became NaN or infinite; the last checkpoint on disk is still the last good one."""
+
+
+@dataclass
+class DataSplits:
+    """Training, validation and test pairs, and where they came from."""
+
+    train: Pairs
+    val: Pairs
+    test: Pairs
+    source: str
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; an explicit ``cuda`` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DehazeError("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu)")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise DehazeError(f"unknown device '{name}' (use auto, cpu or cuda)")
+    return torch.device(name)
+
+
+def resolve_splits(config: Config, log: Any = print) -> DataSplits:
+    """Find pairs under the data root(s); split train/val/test by clean image when no separate folders are given."""
+    from dehaze.data.dataset import split_pairs
+    from dehaze.data.default import default_data_root
+    from dehaze.data.pairing import find_pairs
+
+    cfg = config.train
+    root = Path(cfg.data) if cfg.data else default_data_root()
+    scan = find_pairs(root)
+    log(f"data: {root}: {scan.summary()}")
+    val = find_pairs(Path(cfg.val_data)).pairs if cfg.val_data else None
+    test = find_pairs(Path(cfg.test_data)).pairs if cfg.test_data else None
+    train, split_val, split_test = split_pairs(
+        scan.pairs,
+        0.0 if val is not None else cfg.val_fraction,
+        0.0 if test is not None else cfg.test_fraction,
+        cfg.seed,
+    )
+    splits = DataSplits(
+        train, val if val is not None else split_val, test if test is not None else split_test, str(root)
+    )
+    log(f"split: {len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test pairs")
+    if not splits.train:
+        raise DehazeError(f"{root}: no pairs left for training after the val/test split")
+    return splits
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    np_state = np.random.get_state()
+    state["numpy"] = (np_state[0], torch.from_numpy(np_state[1].copy()), *np_state[2:])
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(tuple(v if not isinstance(v, list) else tuple(v) for v in state["python"]))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy(), *rest))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Trainer:
+    """Builds models, optimisers and data from a :class:`Config` and runs (or resumes) training in ``run_dir``."""
+
+    def __init__(self, config: Config, run_dir: Path, ctx: DistContext, resume: bool = False) -> None:
+        from dehaze.losses import AdversarialLoss
+        from dehaze.models.build import build_critic, build_generator
+
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.ctx = ctx
+        self.device = resolve_device(config.train.device)
+        if self.device.type == "cuda" and ctx.enabled:
+            self.device = torch.device("cuda", ctx.local_rank)
+        torch.manual_seed(config.train.seed)
+        self.use_amp = config.train.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+
+        self.generator = build_generator(config.model).to(self.device)
+        self.adversarial = config.loss.adversarial_weight > 0
+        self.critic = (
+            build_critic(config.critic, config.model.out_channels).to(self.device) if self.adversarial else None
+        )
+        if self.device.type == "cuda":
+            self.generator = self.generator.to(memory_format=torch.channels_last)
+            if self.critic is not None:
+                self.critic = self.critic.to(memory_format=torch.channels_last)
+        self.adv_loss = AdversarialLoss(config.loss.adversarial)
+
+        tc = config.train
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=tc.lr_generator, betas=tc.betas)
+        self.opt_d = (
+            torch.optim.Adam(self.critic.parameters(), lr=tc.lr_critic, betas=tc.betas) if self.critic else None
+        )
+        scaler_on = self.use_amp and self.amp_dtype == torch.float16
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=scaler_on)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=scaler_on)
+        self.step = 0
+        self.best_psnr = -math.inf
+        if resume:
+            self._load_state()
+        self.g_train: torch.nn.Module = self.generator
+        self.d_train: torch.nn.Module | None = self.critic
+        if ctx.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.g_train = DistributedDataParallel(self.generator, device_ids=ids)
+            if self.critic is not None:
+                self.d_train = DistributedDataParallel(self.critic, device_ids=ids)
+        self.stop_requested = False
+
+    # ----------------------------------------------------------------- state
+    def _load_state(self) -> None:
+        state = load_training_state(self.run_dir / STATE, map_location=self.device)
+        self.generator.load_state_dict(state["generator"])
+        if self.critic is not None:
+            self.critic.load_state_dict(state["critic"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.scaler_d.load_state_dict(state["scaler_d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.step = int(state["step"])
+        self.best_psnr = float(state["best_psnr"])
+        _set_rng_state(state["rng"])
+
+    def save_checkpoint(self) -> None:
+        """Rank 0 writes generator weights (safetensors) then the full training state, each atomically."""
+        if not self.ctx.is_main:
+            return
+        meta = {"step": self.step, "source": "dehaze-train"}
+        save_generator(self.generator, self.config.model, self.run_dir / LAST, extra_metadata=meta)
+        state = {
+            "step": self.step,
+            "best_psnr": self.best_psnr,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict() if self.critic is not None else {},
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "rng": _rng_state(),
+        }
+        save_training_state(state, self.run_dir / STATE)
+
+    # ----------------------------------------------------------------- data
+    def _batches(self, pairs: Pairs) -> Iterator[dict[str, torch.Tensor]]:
+        from dehaze.data.dataset import PairedDataset
+
+        tc = self.config.train
+        dataset = PairedDataset(
+            pairs, channels=self.config.model.in_channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
+        )
+        for path, reason in getattr(dataset, "skipped", []):
+            self._log(f"skipped bad file {path}: {reason}")
+        sampler = StepSampler(
+            dataset, tc.batch_size, tc.seed, self.ctx.rank, self.ctx.world_size, start_step=self.step
+        )
+        loader = DataLoader(
+            SeededItems(dataset),
+            batch_size=tc.batch_size,
+            sampler=sampler,
+            num_workers=tc.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=tc.num_workers > 0,
+            drop_last=True,
+        )
+        yield from loader
+
+    # ----------------------------------------------------------------- one step
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.use_amp:
+            return torch.autocast("cuda", dtype=self.amp_dtype)
+        return contextlib.nullcontext()
+
+    def train_step(self, hazy: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One critic update then one generator update; returns detached loss terms."""
+        from dehaze import losses
+
+        lc = self.config.loss
+        logs: dict[str, torch.Tensor] = {}
+        with self._autocast():
+            fake = self.g_train(hazy)
+        gan_on = self.critic is not None and self.step >= self.config.train.gan_start_step
+
+        if gan_on:
+            self.opt_d.zero_grad(set_to_none=True)
+            real_input = clean.detach().requires_grad_(lc.r1_weight > 0)
+            with self._autocast():
+                real = self.d_train(hazy, real_input)
+                fake_out = self.d_train(hazy, fake.detach())
+            loss_d = self.adv_loss.critic(real.logits.float(), fake_out.logits.float())
+            if lc.frequency_extra_weight > 0 and real.spatial is not None and real.frequency is not None:
+                extra = self.adv_loss.critic(real.frequency.float(), fake_out.frequency.float())
+                loss_d = loss_d + lc.frequency_extra_weight * extra
+                logs["d_freq"] = extra.detach()
+            if lc.r1_weight > 0:
+                r1 = losses.r1_penalty(real.logits.float(), real_input)
+                loss_d = loss_d + lc.r1_weight * r1
+                logs["r1"] = r1.detach()
+            self._check_finite(loss_d, "critic loss")
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+            logs["d"] = loss_d.detach()
+
+        self.opt_g.zero_grad(set_to_none=True)
+        fake32 = fake.float()
+        loss_g = lc.l1_weight * F.l1_loss(fake32, clean)
+        logs["l1"] = F.l1_loss(fake32.detach(), clean)
+        if lc.ssim_weight > 0:
+            loss_g = loss_g + lc.ssim_weight * losses.ssim_loss(fake32, clean)
+        if lc.spectral_weight > 0:
+            spec = losses.spectral_power_loss(fake32, clean)
+            loss_g = loss_g + lc.spectral_weight * spec
+            logs["spectral"] = spec.detach()
+        if lc.focal_frequency_weight > 0:
+            loss_g = loss_g + lc.focal_frequency_weight * losses.focal_frequency_loss(fake32, clean)
+        if gan_on:
+            critic = self.critic
+            critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets
+            with self._autocast():
+                judged = critic.forward(hazy, fake)
+            g_adv = self.adv_loss.generator(judged.logits.float())
+            loss_g = loss_g + lc.adversarial_weight * g_adv
+            logs["g_adv"] = g_adv.detach()
+            if lc.feature_matching_weight > 0:
+                with torch.no_grad(), self._autocast():
+                    real_feats = critic.forward(hazy, clean).features
+                fm = losses.feature_matching_loss(judged.features, real_feats)
+                loss_g = loss_g + lc.feature_matching_weight * fm
+                logs["fm"] = fm.detach()
+            critic.requires_grad_(True)
+        self._check_finite(loss_g, "generator loss")
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        logs["g"] = loss_g.detach()
+        return logs
+
+    def _check_finite(self, loss: torch.Tensor, name: str) -> None:
+        bad = not bool(torch.isfinite(loss).item())
+        if broadcast_flag(self.ctx, bad):
+            raise TrainingDiverged(
+                f"{name} became {loss.item() if bad else 'non-finite on another rank'} at step {self.step + 1}; "
+                f"stopped without saving. The last good checkpoint is {self.run_dir / LAST} "
+                f"(resume with --resume, perhaps with a lower learning rate)"
+            )
+
+    # ----------------------------------------------------------------- evaluation
+    def validate(self, pairs: Pairs) -> dict[str, float]:
+        """PSNR/SSIM of the current generator on (up to ``val_max_images``) validation pairs."""
+        from dehaze.inference import Dehazer
+        from dehaze.metrics.evaluate import evaluate_pairs
+
+        self.generator.eval()
+        try:
+            dehazer = Dehazer(self.generator, self.config.model, self.device)
+            subset = pairs[: self.config.train.val_max_images]
+            result = evaluate_pairs(
+                dehazer.dehaze_array, subset, channels=self.config.model.in_channels, fid=False, progress=False
+            )
+        finally:
+            self.generator.train()
+        return {k: float(result[k]) for k in ("psnr", "ssim")}
+
+    def _sample_batch(self, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor] | None:
+        from dehaze.data.dataset import PairedDataset
+
+        if not pairs:
+            return None
+        size = max(self.config.train.patch_size, 128)
+        dataset = PairedDataset(pairs[:6], channels=self.config.model.in_channels, patch_size=size, train=False)
+        items = [dataset[i] for i in range(len(dataset))]
+        return torch.stack([i["hazy"] for i in items]), torch.stack([i["clean"] for i in items])
+
+    @torch.no_grad()
+    def write_samples(self, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+        hazy, clean = batch
+        self.generator.eval()
+        try:
+            output = self.generator(hazy.to(self.device)).float().cpu()
+        finally:
+            self.generator.train()
+        self.reporter.save_samples(self.step, hazy, output, clean)
+
+    # ----------------------------------------------------------------- loop
+    def _log(self, message: str) -> None:
+        if self.ctx.is_main:
+            tqdm.write(message)
+
+    def _request_stop(self, signum: int, _frame: Any) -> None:
+        if self.stop_requested:  # second Ctrl-C: abort now
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        self._log(f"signal {signum}: finishing this step, saving and stopping (press again to abort)")
+
+    def fit(self, splits: DataSplits) -> bool:
+        """Train to ``config.train.steps``; returns False when stopped early by a signal (after saving)."""
+        from dehaze.train.reporting import RunReporter
+
+        tc = self.config.train
+        self.reporter = RunReporter(self.run_dir, start_step=self.step) if self.ctx.is_main else None
+        sample_batch = self._sample_batch(splits.val or splits.train) if self.ctx.is_main else None
+        previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        bar = tqdm(total=tc.steps, initial=self.step, disable=not self.ctx.is_main, desc="train", dynamic_ncols=True)
+        batches = self._batches(splits.train)
+        started, images = time.perf_counter(), 0
+        try:
+            while self.step < tc.steps:
+                batch = next(batches)
+                hazy = batch["hazy"].to(self.device, non_blocking=True)
+                clean = batch["clean"].to(self.device, non_blocking=True)
+                if self.device.type == "cuda":
+                    hazy = hazy.contiguous(memory_format=torch.channels_last)
+                    clean = clean.contiguous(memory_format=torch.channels_last)
+                logs = self.train_step(hazy, clean)
+                self.step += 1
+                images += hazy.shape[0] * self.ctx.world_size
+                bar.update(1)
+                if self.ctx.is_main and (self.step % tc.log_every == 0 or self.step == tc.steps):
+                    values = {k: float(v) for k, v in logs.items()}
+                    values["images_per_s"] = images / (time.perf_counter() - started)
+                    self.reporter.log_scalars(self.step, values)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+                if self.ctx.is_main and sample_batch is not None and self.step % tc.sample_every == 0:
+                    self.write_samples(sample_batch)
+                if self.ctx.is_main and splits.val and (self.step % tc.val_every == 0 or self.step == tc.steps):
+                    self._validate_and_keep_best(splits.val)
+                if self.step % tc.checkpoint_every == 0 or self.step == tc.steps:
+                    self.save_checkpoint()
+                if broadcast_flag(self.ctx, self.stop_requested):
+                    self.save_checkpoint()
+                    self._log(f"stopped at step {self.step}; checkpoint saved, continue with --resume")
+                    return False
+        finally:
+            bar.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self.ctx.is_main:
+            if sample_batch is not None:
+                self.write_samples(sample_batch)
+            self.reporter.plot_loss_curves()
+            if not (self.run_dir / BEST).exists():
+                save_generator(self.generator, self.config.model, self.run_dir / BEST, {"step": self.step})
+        if self.config.train.save_rank_weights:
+            save_generator(self.generator, self.config.model, self.run_dir / f"rank{self.ctx.rank}.safetensors")
+        barrier(self.ctx)
+        return True
+
+    def _validate_and_keep_best(self, val_pairs: Pairs) -> None:
+        metrics = self.validate(val_pairs)
+        self.reporter.log_scalars(self.step, metrics, group="val")
+        self._log(f"step {self.step}: val PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}")
+        if metrics["psnr"] > self.best_psnr:
+            self.best_psnr = metrics["psnr"]
+            meta = {"step": self.step, "val_psnr": metrics["psnr"], "val_ssim": metrics["ssim"]}
+            save_generator(self.generator, self.config.model, self.run_dir / BEST, extra_metadata=meta)
+
+    def close(self) -> None:
+        if getattr(self, "reporter", None) is not None:
+            self.reporter.close()
+
+
+def evaluate_run(run_dir: Path, config: Config, splits: DataSplits, device: torch.device) -> dict[str, Any]:
+    """Test-split metrics of the run's best generator and of the hazy input; writes ``metrics.json``."""
+    from dehaze.checkpoint import atomic_write_text
+    from dehaze.inference import Dehazer
+    from dehaze.metrics.evaluate import evaluate_pairs
+
+    pairs = splits.test or splits.val
+    split_name = "test" if splits.test else "val"
+    channels = config.model.in_channels
+    checkpoint = run_dir / BEST
+    dehazer = Dehazer.from_checkpoint(checkpoint, device=str(device))
+    use_fid = config.train.fid
+    inception = None
+    if use_fid:
+        from dehaze.metrics.fid import load_inception
+
+        inception = load_inception(device=str(device))
+    rows = {
+        "hazy input": evaluate_pairs(None, pairs, channels=channels, fid=use_fid, inception=inception),
+        "dehaze (best)": evaluate_pairs(
+            dehazer.dehaze_array, pairs, channels=channels, fid=use_fid, inception=inception
+        ),
+    }
+    result = {"split": split_name, "pairs": len(pairs), "checkpoint": str(checkpoint), "results": rows}
+    atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=2, default=float))
+    return result
+
+
+def format_metrics_table(result: dict[str, Any]) -> str:
+    """A plain-text table of the ``metrics.json`` rows."""
+    header = f"{'':<16}{'PSNR':>8}{'SSIM':>8}{'FID':>9}{'SpecDist':>10}"
+    lines = [f"{result['split']} split, {result['pairs']} pairs", header]
+    for name, row in result["results"].items():
+        fid = row.get("fid")
+        fid_text = f"{fid:>9.2f}" if isinstance(fid, float) and math.isfinite(fid) else f"{'-':>9}"
+        lines.append(
+            f"{name:<16}{row['psnr']:>8.2f}{row['ssim']:>8.4f}{fid_text}{row['spectral_distance']:>10.4f}"
+        )
+    return "\n".join(lines)
