@@ -1,1 +1,17 @@
-"""dehaze.models"""
+"""dehaze.models: U-Net generator, spatial and frequency critics, their dual combination and builders."""
+
+from dehaze.models.build import build_critic, build_generator
+from dehaze.models.dual import CriticOutput, DualCritic
+from dehaze.models.frequency_critic import FrequencyCritic
+from dehaze.models.spatial_critic import PatchCritic
+from dehaze.models.unet import UNetGenerator
+
+__all__ = [
+    "CriticOutput",
+    "DualCritic",
+    "FrequencyCritic",
+    "PatchCritic",
+    "UNetGenerator",
+    "build_critic",
+    "build_generator",
+]

@@ -1,0 +1,109 @@
+"""Fully convolutional U-Net generator: strided convolutions down, bilinear upsampling + convolution up."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NORMS = ("batch", "instance", "none")
+MAX_WIDTH_FACTOR = 8  # channel widths stop doubling at base_width * 8
+HEAD_INIT_SCALE = 0.1
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    return nn.Identity()
+
+
+def _conv_block(in_channels: int, out_channels: int, norm: str, stride: int = 1) -> nn.Sequential:
+    """3×3 convolution (stride 1 or 2) → norm → LeakyReLU(0.2)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=norm == "none"),
+        _norm(norm, out_channels),
+        nn.LeakyReLU(0.2, inplace=True),
+    )
+
+
+def straight_through_clamp(x: torch.Tensor, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+    """Clamp in the forward pass, identity gradient in the backward pass (pixels outside the range still learn)."""
+    return x + (x.clamp(low, high) - x).detach()
+
+
+class UNetGenerator(nn.Module):
+    """U-Net mapping a hazy image to a clean one, any H×W, output in [0, 1].
+
+    The input is padded (reflect, or replicate when the image is smaller than the pad) to a multiple of
+    ``2**depth`` and the output cropped back. ``residual`` (used only when ``in_channels == out_channels``):
+    ``out = clamp(hazy + tanh(head))`` where the clamp is straight-through, so no pixel loses its gradient;
+    otherwise ``out = sigmoid(head)``. ``norm="batch"`` is the default because per-sample norms (instance) make
+    tiled inference inconsistent between tiles.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        base_width: int = 16,
+        depth: int = 4,
+        residual: bool = True,
+        norm: str = "batch",
+    ) -> None:
+        super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got '{norm}'")
+        if depth < 1 or base_width < 1:
+            raise ValueError("depth and base_width must be >= 1")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.depth = depth
+        self.residual = residual and in_channels == out_channels
+        widths = [base_width * min(2**level, MAX_WIDTH_FACTOR) for level in range(depth + 1)]
+        self.stem = nn.Sequential(_conv_block(in_channels, widths[0], norm), _conv_block(widths[0], widths[0], norm))
+        self.down = nn.ModuleList(
+            nn.Sequential(
+                _conv_block(widths[i], widths[i + 1], norm, stride=2), _conv_block(widths[i + 1], widths[i + 1], norm)
+            )
+            for i in range(depth)
+        )
+        self.up_conv = nn.ModuleList(_conv_block(widths[i + 1], widths[i], norm) for i in range(depth))
+        self.merge = nn.ModuleList(_conv_block(2 * widths[i], widths[i], norm) for i in range(depth))
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+        with torch.no_grad():  # start close to the identity (residual) / mid-grey (sigmoid), never exactly flat
+            self.head.weight.mul_(HEAD_INIT_SCALE)
+            self.head.bias.zero_()
+
+    @property
+    def multiple(self) -> int:
+        """Input sizes are padded internally to a multiple of this."""
+        return 2**self.depth
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+        height, width = x.shape[-2:]
+        pad_h, pad_w = -height % self.multiple, -width % self.multiple
+        pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
+        if pad_h == 0 and pad_w == 0:
+            return x, pads
+        mode = "reflect" if max(pads[0], pads[1]) < width and max(pads[2], pads[3]) < height else "replicate"
+        return F.pad(x, pads, mode=mode), pads
+
+    def forward(self, hazy: torch.Tensor) -> torch.Tensor:
+        if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
+            raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
+        height, width = hazy.shape[-2:]
+        x, (left, _, top, _) = self._pad(hazy)
+        x = self.stem(x)
+        skips = []
+        for down in self.down:
+            skips.append(x)
+            x = down(x)
+        for level in reversed(range(self.depth)):
+            x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+            x = self.merge[level](torch.cat([self.up_conv[level](x), skips[level]], dim=1))
+        head = self.head(x)[..., top : top + height, left : left + width]
+        if self.residual:
+            return straight_through_clamp(hazy + torch.tanh(head))
+        return torch.sigmoid(head)
