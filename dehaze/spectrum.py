@@ -1,8 +1,9 @@
 """Differentiable Fourier features of image batches: log-magnitude, phase, radial masks, azimuthal power spectrum.
 
-Every function takes ``N×C×H×W`` tensors of any (odd too) height and width, computes in float32 (FFTs do not run in
-half precision for arbitrary sizes) and keeps the autograd graph, so critics and losses built on them pass gradients
-back to the generator. Spectra are ``fftshift``-ed: the zero frequency sits at ``(H // 2, W // 2)``.
+Every function takes ``N×C×H×W`` tensors of any (odd too) height and width, computes in float32 (float64 stays
+float64; FFTs do not run in half precision for arbitrary sizes) and keeps the autograd graph, so critics and losses
+built on them pass gradients back to the generator. Spectra are ``fftshift``-ed: the zero frequency sits at
+``(H // 2, W // 2)``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from functools import lru_cache
 
 import torch
 
-MAGNITUDE_EPS = 1e-6  # floor under |F|² so sqrt and its derivatives stay finite at exact zeros
+MAGNITUDE_EPS = 1e-8  # floor under |F|² so sqrt and its derivatives stay finite at exact zeros
 STD_EPS = 1e-6
 
 
 def _spectrum(x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 4:
         raise ValueError(f"expected an N×C×H×W tensor, got shape {tuple(x.shape)}")
-    spectrum = torch.fft.fft2(x.float(), norm="ortho")
+    x = x if x.dtype == torch.float64 else x.float()
+    spectrum = torch.fft.fft2(x, norm="ortho")
     return torch.fft.fftshift(spectrum, dim=(-2, -1))
 
 
