@@ -9,12 +9,30 @@ built on them pass gradients back to the generator. Spectra are ``fftshift``-ed:
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 import torch
 
 MAGNITUDE_EPS = 1e-8  # floor under |F|² so sqrt and its derivatives stay finite at exact zeros
 STD_EPS = 1e-6
+
+_T = TypeVar("_T")
+
+
+def _constant_cache(builder: Callable[..., _T]) -> Callable[..., _T]:
+    """Cache a constant-tensor builder; build outside inference mode, so a first call made under
+    ``torch.inference_mode()`` (evaluation) cannot poison later training use (inference tensors can't be saved
+    for backward)."""
+
+    @lru_cache(maxsize=64)
+    @wraps(builder)
+    def cached(*args: object) -> _T:
+        with torch.inference_mode(False), torch.no_grad():
+            return builder(*args)
+
+    return cached
 
 
 def _spectrum(x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +66,7 @@ def phase_features(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([spectrum.real / magnitude, spectrum.imag / magnitude], dim=1)
 
 
-@lru_cache(maxsize=64)
+@_constant_cache
 def _normalized_radius(height: int, width: int, device: torch.device) -> torch.Tensor:
     fy = torch.fft.fftshift(torch.fft.fftfreq(height, device=device)) / 0.5
     fx = torch.fft.fftshift(torch.fft.fftfreq(width, device=device)) / 0.5
@@ -61,7 +79,7 @@ def normalized_radius(height: int, width: int, device: torch.device | str | None
     return _normalized_radius(int(height), int(width), torch.device(device or "cpu"))
 
 
-@lru_cache(maxsize=64)
+@_constant_cache
 def _radial_masks(height: int, width: int, low: float, high: float, device: torch.device) -> torch.Tensor:
     radius = _normalized_radius(height, width, device)
     low_mask = radius < low
@@ -89,7 +107,7 @@ def default_bins(height: int, width: int) -> int:
     return int(round(math.sqrt(2.0) * min(height, width) / 2)) + 1
 
 
-@lru_cache(maxsize=64)
+@_constant_cache
 def _bin_index(height: int, width: int, bins: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     radius = _normalized_radius(height, width, device) / math.sqrt(2.0)  # 0 at DC, 1 in the corners
     index = torch.round(radius * (bins - 1)).long().clamp_(0, bins - 1).flatten()

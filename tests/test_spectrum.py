@@ -111,3 +111,12 @@ def test_spectrum_functions_are_differentiable() -> None:
     assert torch.autograd.gradcheck(lambda t: log_magnitude(t), (x,))
     assert torch.autograd.gradcheck(lambda t: phase_features(t), (x,))
     assert torch.autograd.gradcheck(lambda t: azimuthal_power_spectrum(t, bins=4), (x,))
+
+
+def test_cached_constants_built_under_inference_mode_still_allow_training() -> None:
+    with torch.inference_mode():  # first use of this size happens during evaluation
+        azimuthal_power_spectrum(torch.rand(1, 1, 19, 17))
+        radial_masks(19, 17, (0.2, 0.3))
+    x = torch.rand(2, 1, 19, 17, requires_grad=True)
+    (azimuthal_power_spectrum(x).sum() + (log_magnitude(x) * radial_masks(19, 17, (0.2, 0.3))).sum()).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
