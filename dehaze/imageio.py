@@ -1,0 +1,229 @@
+"""The one image reader/writer used by training, inference and metrics.
+
+Images are decoded by content (Pillow), never by file extension, and returned as float32 H×W×C arrays in [0, 1]:
+
+* EXIF orientation is applied, so the array is the image as a viewer shows it.
+* 16-bit images keep their precision (grayscale via Pillow's ``I;16``/``I`` modes, colour 16-bit PNG/TIFF via
+  OpenCV, which Pillow would truncate to 8 bits). ``I`` (32-bit int) images are read as 16-bit values;
+  ``F`` (float) images are assumed to be in [0, 1] and clipped.
+* Palette, 1-bit, CMYK, YCbCr, LAB and HSV images are converted to RGB (or luminance).
+* Transparency (RGBA, LA, palette with a transparent colour) is composited onto a **white** background, the way
+  a viewer shows a transparent image on a page; the alpha channel is never returned.
+* ``channels=1`` gives the ITU-R 601 luminance (0.299 R + 0.587 G + 0.114 B, like Pillow's "L" but computed
+  from full precision); ``channels=3`` gives RGB (grayscale is repeated).
+
+Every failure (missing, directory, empty, not an image, truncated or corrupt data) raises
+:class:`~dehaze.errors.ImageReadError` naming the file and the reason. Truncated files are never silently padded:
+pixel data are loaded eagerly and ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is left off.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from dehaze.checkpoint import atomic_write
+from dehaze.errors import DehazeError, ImageReadError
+
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
+)
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_EXIF_ORIENTATION_TAG = 0x0112
+
+
+def list_images(folder: Path, recursive: bool = True) -> list[Path]:
+    """Image files (by suffix, case-insensitive) under ``folder``, sorted; hidden files are ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DehazeError(f"{folder}: not a folder")
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        path
+        for path in candidates
+        if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+    )
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ImageReadError(path, "no such file")
+    if path.is_dir():
+        raise ImageReadError(path, "is a directory, not an image file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(path, "empty file (0 bytes)")
+
+
+def _open(path: Path) -> Image.Image:
+    _check_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image (unrecognised or unsupported format)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(path, f"image too large: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(path, f"cannot open image: {exc}") from None
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        return int(img.getexif().get(_EXIF_ORIENTATION_TAG, 1))
+    except Exception:  # malformed EXIF must not make an otherwise good image unreadable
+        return 1
+
+
+def read_image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) after EXIF orientation, from the header only (cheap; does not decode the pixels)."""
+    path = Path(path)
+    with _open(path) as img:
+        width, height = img.size
+        if _orientation(img) in (5, 6, 7, 8):
+            width, height = height, width
+    return width, height
+
+
+def _is_16bit_colour(img: Image.Image) -> bool:
+    """Pillow stores 16-bit RGB(A) as 8-bit RGB(A); detect it from the raw decoder mode."""
+    if img.mode not in ("RGB", "RGBA"):
+        return False
+    return any(len(tile) > 3 and "16" in str(tile[3]) for tile in getattr(img, "tile", []) or [])
+
+
+def _orient_array(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1–8) to an H×W×C array, like ``ImageOps.exif_transpose``."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    return np.ascontiguousarray(ops[orientation](array)) if orientation in ops else array
+
+
+def _decode_16bit_colour(path: Path, orientation: int) -> np.ndarray:
+    import cv2  # albumentations' dependency; only needed for 16-bit colour files
+
+    data = np.fromfile(path, dtype=np.uint8)
+    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_IGNORE_ORIENTATION)
+    if decoded is None or decoded.ndim != 3 or decoded.shape[2] not in (3, 4):
+        raise ImageReadError(path, "truncated or corrupt 16-bit colour image data")
+    scale = 65535.0 if decoded.dtype == np.uint16 else 255.0
+    rgb = decoded[..., [2, 1, 0] + ([3] if decoded.shape[2] == 4 else [])].astype(np.float32) / scale
+    return _orient_array(rgb, orientation)
+
+
+def _to_float(img: Image.Image) -> np.ndarray:
+    """Pillow image (any mode) → float32 H×W×C in [0, 1] with C in (1, 2, 3, 4) = L, LA, RGB, RGBA."""
+    mode = img.mode
+    if mode.startswith("I;16"):
+        return (np.asarray(img).astype(np.float32) / 65535.0)[..., None]
+    if mode == "I":
+        return (np.clip(np.asarray(img), 0, 65535).astype(np.float32) / 65535.0)[..., None]
+    if mode == "F":
+        return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)[..., None]
+    if mode == "1":
+        img = img.convert("L")
+    elif mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):  # CMYK, YCbCr, LAB, HSV, RGBX, La, RGBa, ...
+        img = img.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
+    array = np.asarray(img, dtype=np.float32) / 255.0
+    return array[..., None] if array.ndim == 2 else array
+
+
+def _composite_on_white(array: np.ndarray) -> np.ndarray:
+    if array.shape[2] not in (2, 4):
+        return array
+    colour, alpha = array[..., :-1], array[..., -1:]
+    return colour * alpha + (1.0 - alpha)
+
+
+def _to_channels(array: np.ndarray, channels: int) -> np.ndarray:
+    if channels == 1:
+        if array.shape[2] == 3:
+            array = (array @ LUMA_WEIGHTS)[..., None]
+        return array
+    return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
+
+
+def read_image(path: str | Path, channels: int) -> np.ndarray:
+    """Decode ``path`` by content into float32 H×W×``channels`` in [0, 1] (see the module notes)."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    path = Path(path)
+    with _open(path) as img:
+        sixteen_bit_colour = _is_16bit_colour(img)  # before getexif(), which may load (and drop .tile)
+        orientation = _orientation(img)
+        try:
+            if sixteen_bit_colour:
+                array = _decode_16bit_colour(path, orientation)
+            else:
+                img.load()  # decode now: truncated or corrupt data must fail here, not later
+                if ImageFile.LOAD_TRUNCATED_IMAGES:
+                    warnings.warn(
+                        "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set: truncated images are padded", stacklevel=2
+                    )
+                array = _orient_array(_to_float(img), orientation)
+        except ImageReadError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise ImageReadError(path, f"image too large: {exc}") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from None
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ImageReadError(path, "image has no pixels")
+    array = _to_channels(_composite_on_white(array), channels)
+    return np.ascontiguousarray(np.clip(array, 0.0, 1.0), dtype=np.float32)
+
+
+def _as_uint8(image: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(image, torch.Tensor):
+        tensor = image.detach().to("cpu", torch.float32)
+        if tensor.ndim == 4 and tensor.shape[0] == 1:
+            tensor = tensor[0]
+        if tensor.ndim != 3:
+            raise ValueError(f"expected a C×H×W tensor, got shape {tuple(tensor.shape)}")
+        array = to_array(tensor)
+    else:
+        array = np.asarray(image, dtype=np.float32)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ValueError(f"expected an H×W or H×W×C (C in 1, 3, 4) image, got shape {array.shape}")
+    return (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_image(image: np.ndarray | torch.Tensor, path: str | Path) -> None:
+    """Write an H×W(×C) array or C×H×W tensor in [0, 1] as an 8-bit image (format from the suffix), atomically."""
+    path = Path(path)
+    image_format = Image.registered_extensions().get(path.suffix.lower())
+    if image_format is None:
+        raise DehazeError(f"{path}: unknown image file suffix {path.suffix!r} (use e.g. .png or .jpg)")
+    pil = Image.fromarray(_as_uint8(image))
+    if image_format == "JPEG" and pil.mode == "RGBA":
+        pil = pil.convert("RGB")
+    options = {"quality": 95} if image_format in ("JPEG", "WEBP") else {}
+    atomic_write(path, lambda tmp: pil.save(tmp, format=image_format, **options))
+
+
+def to_tensor(array: np.ndarray) -> torch.Tensor:
+    """H×W×C (or H×W) float array → C×H×W float32 tensor."""
+    if array.ndim == 2:
+        array = array[..., None]
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))
+
+
+def to_array(tensor: torch.Tensor) -> np.ndarray:
+    """C×H×W tensor → H×W×C float32 array."""
+    return np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy().transpose(1, 2, 0))
