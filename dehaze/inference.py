@@ -1,0 +1,311 @@
+"""Apply a trained generator to images of any size: colour modes, tiling with smooth blending, Python API.
+
+Tiling: the image is padded like :class:`~dehaze.models.unet.UNetGenerator` pads it (centred, to a multiple of
+``2**depth``), then cut into ``tile``×``tile`` tiles whose starts are multiples of ``2**depth``, so every tile sees
+the same down-sampling grid as the whole image would. Neighbouring tiles overlap by at least ``overlap`` pixels.
+Across each overlap the tiles are cross-faded with a raised-cosine ramp that spans the middle half of the overlap;
+the outer quarters, where a tile's own border padding disturbs its output, get zero weight. The per-tile windows
+are separable and sum to one, so a tiled result equals the untiled one wherever the network's effective receptive
+field is smaller than a quarter of the overlap (BatchNorm runs in eval mode, so tiles are normalised alike).
+Memory is bounded by ``batch_size`` tiles plus the input and output images.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from dehaze.config import ModelConfig
+from dehaze.errors import DehazeError
+
+ColorMode = Literal["gray", "luminance", "per-channel"]
+COLOR_MODES: tuple[str, ...] = ("gray", "luminance", "per-channel")
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, as dehaze.imageio and PIL "L"
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` → CUDA when available, else CPU; a CUDA request without CUDA is a :class:`DehazeError`."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise DehazeError(f"invalid device '{device}': {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DehazeError("CUDA was requested but is not available (use --device cpu)")
+    return resolved
+
+
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    """Pad N×C×H×W (centred; reflect, or replicate when too small) to multiples of ``multiple``.
+
+    Same rule as the U-Net's own padding. Returns the padded tensor and the (top, left) offsets of the image.
+    """
+    height, width = image.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h == 0 and pad_w == 0:
+        return image, 0, 0
+    pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
+    mode = "reflect" if max(pads[0], pads[1]) < width and max(pads[2], pads[3]) < height else "replicate"
+    return F.pad(image, pads, mode=mode), pads[2], pads[0]
+
+
+def tile_starts(length: int, tile: int, step: int, multiple: int = 1) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``[0, length)`` evenly, each a multiple of ``multiple``.
+
+    ``length``, ``tile`` and ``step`` must be multiples of ``multiple``; consecutive starts are at most ``step``
+    apart and the last tile ends exactly at ``length``.
+    """
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - tile) / step) + 1
+    spacing = (length - tile) / (count - 1)
+    starts = [int(k * spacing) // multiple * multiple for k in range(count - 1)]
+    return starts + [length - tile]
+
+
+def _rising_ramp(positions: torch.Tensor, centre: float, width: float) -> torch.Tensor:
+    """0 → 1 raised cosine of ``width`` centred on ``centre`` (a hard step when width is 0)."""
+    if width <= 0:
+        return (positions >= centre).float()
+    ramp = ((positions - (centre - width / 2)) / width).clamp(0.0, 1.0)
+    return 0.5 - 0.5 * torch.cos(math.pi * ramp)
+
+
+def blend_windows(starts: list[int], tile: int) -> list[torch.Tensor]:
+    """1-D blending window of each tile: cross-fades over the middle half of each overlap with a neighbour."""
+    windows = []
+    for index, start in enumerate(starts):
+        positions = torch.arange(start, start + tile, dtype=torch.float64) + 0.5
+        window = torch.ones(tile, dtype=torch.float64)
+        if index > 0:
+            overlap = starts[index - 1] + tile - start
+            window *= _rising_ramp(positions, start + overlap / 2, overlap / 2)
+        if index < len(starts) - 1:
+            overlap = start + tile - starts[index + 1]
+            window *= 1.0 - _rising_ramp(positions, starts[index + 1] + overlap / 2, overlap / 2)
+        windows.append(window.float())
+    return windows
+
+
+def tiled_apply(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    tile: int | None = 512,
+    overlap: int = 32,
+    batch_size: int = 4,
+    multiple: int = 1,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Run a fully convolutional ``model`` over N×C×H×W CPU images tile by tile; returns N×C'×H×W float32 (CPU).
+
+    ``tile=None`` (or 0) runs whole images. Tiles of all images are batched ``batch_size`` at a time and moved to
+    ``device`` batch by batch, so only the input, the output and one batch of tiles are ever in memory.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"expected N×C×H×W images, got shape {tuple(images.shape)}")
+    if batch_size < 1:
+        raise DehazeError(f"batch size must be at least 1, got {batch_size}")
+    height, width = images.shape[-2:]
+    padded, top, left = pad_to_multiple(images, multiple)
+    padded_h, padded_w = padded.shape[-2:]
+    if tile:
+        if overlap < 0 or overlap >= tile:
+            raise DehazeError(f"overlap must be in [0, tile) = [0, {tile}), got {overlap}")
+        tile = max(multiple, tile // multiple * multiple)
+        step = max(multiple, (tile - overlap) // multiple * multiple)
+    else:
+        tile = step = max(padded_h, padded_w)
+    tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
+    starts_y, starts_x = tile_starts(padded_h, tile_h, step, multiple), tile_starts(padded_w, tile_w, step, multiple)
+    windows_y, windows_x = blend_windows(starts_y, tile_h), blend_windows(starts_x, tile_w)
+    jobs = [(n, iy, ix) for n in range(images.shape[0]) for iy in range(len(starts_y)) for ix in range(len(starts_x))]
+
+    output: torch.Tensor | None = None
+    for first in range(0, len(jobs), batch_size):
+        batch_jobs = jobs[first : first + batch_size]
+        crops = [
+            padded[n, :, starts_y[iy] : starts_y[iy] + tile_h, starts_x[ix] : starts_x[ix] + tile_w]
+            for n, iy, ix in batch_jobs
+        ]
+        result = model(torch.stack(crops).to(device)).float().cpu()
+        if output is None:
+            output = torch.zeros(images.shape[0], result.shape[1], padded_h, padded_w)
+        for tile_result, (n, iy, ix) in zip(result, batch_jobs, strict=True):
+            weight = windows_y[iy][:, None] * windows_x[ix][None, :]
+            y, x = starts_y[iy], starts_x[ix]
+            output[n, :, y : y + tile_h, x : x + tile_w] += tile_result * weight
+    assert output is not None
+    norm_y = torch.zeros(padded_h)
+    norm_x = torch.zeros(padded_w)
+    for start, window in zip(starts_y, windows_y, strict=True):
+        norm_y[start : start + tile_h] += window
+    for start, window in zip(starts_x, windows_x, strict=True):
+        norm_x[start : start + tile_w] += window
+    output = output[..., top : top + height, left : left + width]
+    output /= norm_y[top : top + height, None] * norm_x[None, left : left + width]
+    return output
+
+
+def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor:
+    """N×3×H×W → N×1×H×W BT.601 luma."""
+    weights = rgb.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
+    return (rgb * weights).sum(dim=1, keepdim=True)
+
+
+def pil_to_array(image: Image.Image) -> np.ndarray:
+    """PIL image → float32 H×W×C in [0, 1], C = 1 (gray, incl. 16-bit) or 3; transparency composited on white."""
+    mode = image.mode
+    if mode.startswith("I;16"):
+        return (np.asarray(image).astype(np.float32) / 65535.0)[..., None]
+    if mode == "I":
+        return (np.clip(np.asarray(image), 0, 65535).astype(np.float32) / 65535.0)[..., None]
+    if mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)[..., None]
+    if mode in ("1", "L"):
+        return (np.asarray(image.convert("L"), dtype=np.float32) / 255.0)[..., None]
+    has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
+    if mode == "LA":
+        array = np.asarray(image, dtype=np.float32) / 255.0
+    else:
+        array = np.asarray(image.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
+    if has_alpha:
+        array = array[..., :-1] * array[..., -1:] + (1.0 - array[..., -1:])
+    return np.ascontiguousarray(array)
+
+
+class Dehazer:
+    """Dehaze images of any size with a trained generator.
+
+    Colour modes for a 1-channel model: ``gray`` (colour input is converted to BT.601 luminance; output is gray),
+    ``luminance`` (dehaze Y of YCbCr and keep Cb/Cr), ``per-channel`` (R, G and B dehazed separately, one batch).
+    A 3-channel model takes colour input as it is (gray input is repeated); in ``gray`` mode its output is
+    converted to luminance. Gray input always gives gray output. On CUDA the model runs under autocast
+    (float16 by default); on the CPU in float32.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        model_cfg: ModelConfig,
+        device: str | torch.device | None = None,
+        tile: int | None = 512,
+        overlap: int = 32,
+        batch_size: int = 4,
+        color: ColorMode = "gray",
+        amp: bool = True,
+        amp_dtype: torch.dtype = torch.float16,
+    ) -> None:
+        if color not in COLOR_MODES:
+            raise DehazeError(f"unknown colour mode '{color}' (choose from {', '.join(COLOR_MODES)})")
+        if model_cfg.in_channels != model_cfg.out_channels or model_cfg.in_channels not in (1, 3):
+            raise DehazeError(
+                f"unsupported generator: {model_cfg.in_channels} → {model_cfg.out_channels} channels "
+                "(inference needs 1 → 1 or 3 → 3)"
+            )
+        if tile and (overlap < 0 or overlap >= tile):
+            raise DehazeError(f"overlap must be in [0, tile) = [0, {tile}), got {overlap}")
+        if batch_size < 1:
+            raise DehazeError(f"batch size must be at least 1, got {batch_size}")
+        self.device = resolve_device(device)
+        self.generator = generator.to(self.device).eval()
+        self.model_cfg = model_cfg
+        self.tile = tile
+        self.overlap = overlap
+        self.batch_size = batch_size
+        self.color = color
+        self.amp = amp and self.device.type == "cuda"
+        self.amp_dtype = amp_dtype
+        self.multiple = int(getattr(generator, "multiple", 2**model_cfg.depth))
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path | None = None, device: str | torch.device | None = None, **options: object
+    ) -> Dehazer:
+        """Load a generator checkpoint (``None``: the shipped default model); ``options`` go to the constructor."""
+        from dehaze.checkpoint import load_generator
+
+        resolved = resolve_device(device)
+        generator, model_cfg = load_generator(None if path is None else Path(path), device=resolved)
+        return cls(generator, model_cfg, device=resolved, **options)  # type: ignore[arg-type]
+
+    @property
+    def channels(self) -> int:
+        return self.model_cfg.in_channels
+
+    def _run_model(self, batch: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+            return self.generator(batch)
+
+    def dehaze_tensor(self, images: torch.Tensor) -> torch.Tensor:
+        """Model-space call: N×C×H×W in [0, 1] (C = the model's channels, CPU) → same shape, tiled, clamped."""
+        with torch.inference_mode():
+            result = tiled_apply(
+                self._run_model,
+                images.float(),
+                tile=self.tile,
+                overlap=self.overlap,
+                batch_size=self.batch_size,
+                multiple=self.multiple,
+                device=self.device,
+            )
+            return result.clamp_(0.0, 1.0)
+
+    def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:
+        """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W."""
+        if self.channels == 3:
+            result = self.dehaze_tensor(rgb)
+            return rgb_to_luma(result) if self.color == "gray" else result
+        if self.color == "gray":
+            return self.dehaze_tensor(rgb_to_luma(rgb))
+        if self.color == "per-channel":
+            return self.dehaze_tensor(rgb.transpose(0, 1)).transpose(0, 1)
+        from kornia.color import rgb_to_ycbcr, ycbcr_to_rgb
+
+        ycbcr = rgb_to_ycbcr(rgb)
+        ycbcr[:, :1] = self.dehaze_tensor(ycbcr[:, :1])
+        return ycbcr_to_rgb(ycbcr).clamp_(0.0, 1.0)
+
+    def dehaze_array(self, image: np.ndarray) -> np.ndarray:
+        """H×W or H×W×C (C = 1 or 3) image → dehazed image of the same height and width.
+
+        Float input (in [0, 1]) gives float32 output; uint8 input gives uint8. A 2-D input gives a 2-D output;
+        otherwise the result is H×W×1 (gray) or H×W×3.
+        """
+        array = np.asarray(image)
+        is_uint8 = array.dtype == np.uint8
+        values = array.astype(np.float32) / 255.0 if is_uint8 else array.astype(np.float32, copy=False)
+        if values.ndim == 2:
+            values = values[..., None]
+        if values.ndim != 3 or values.shape[2] not in (1, 3) or min(values.shape[:2]) < 1:
+            raise DehazeError(f"expected an H×W, H×W×1 or H×W×3 image, got shape {array.shape}")
+        with torch.inference_mode():
+            tensor = torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))[None].clamp(0.0, 1.0)
+            if tensor.shape[1] == 3:
+                result = self._dehaze_colour(tensor)
+            elif self.channels == 3:
+                result = rgb_to_luma(self.dehaze_tensor(tensor.expand(1, 3, -1, -1)))
+            else:
+                result = self.dehaze_tensor(tensor)
+            output = np.ascontiguousarray(result[0].permute(1, 2, 0).numpy())
+        if array.ndim == 2:
+            output = output[..., 0]
+        if is_uint8:
+            return (output * 255.0 + 0.5).astype(np.uint8)
+        return output
+
+    def __call__(self, image: Image.Image | np.ndarray) -> Image.Image | np.ndarray:
+        """Dehaze a PIL image (→ PIL "L" or "RGB", 8-bit) or a NumPy array (→ array, see :meth:`dehaze_array`)."""
+        if isinstance(image, Image.Image):
+            result = self.dehaze_array(pil_to_array(image))
+            pixels = (np.clip(result, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+        return self.dehaze_array(image)
