@@ -1,0 +1,237 @@
+"""``dehaze-infer``: dehaze image files and folders into a mirrored output tree, safely.
+
+    dehaze-infer INPUT... -o OUT [--checkpoint PATH] [--device cpu|cuda] [--color gray|luminance|per-channel]
+                 [--overwrite] [--ext png] [--tile 512] [--overlap 32] [--batch-size N] [--dcp] [--quiet]
+
+Folders are searched recursively and mirrored under OUT (relative to the folder); a file given directly goes to
+OUT itself. Files are decoded by content. Outputs get the ``--ext`` suffix; when two inputs in one folder would map
+to the same name (``a.jpg`` and ``a.png``), both keep their full name (``a.jpg.png``, ``a.png.png``).
+
+Safety: no output is ever written over an input or inside an input folder (so OUT may not be an input folder or
+lie inside one); existing outputs are skipped unless ``--overwrite``. Unreadable images are reported at the end
+and give exit code 2 without stopping the run; 0 means every image was dehazed (or already was).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dehaze.cli.common import EXIT_OK, EXIT_PARTIAL, run_cli
+from dehaze.errors import DehazeError
+from dehaze.inference import COLOR_MODES
+
+DehazeFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Job:
+    source: Path
+    output: Path
+
+
+@dataclass
+class RunSummary:
+    done: int = 0
+    skipped: int = 0
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dehaze-infer",
+        description="Dehaze images (files or folders, searched recursively) into OUT, mirroring the folder tree. "
+        "Inputs are never modified; existing outputs are skipped unless --overwrite. Exit code 0: all done; "
+        "2: some files could not be read (listed at the end); 1: nothing done (bad arguments).",
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output folder")
+    parser.add_argument("--checkpoint", type=Path, help="generator .safetensors (default: the shipped model)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    parser.add_argument(
+        "--color",
+        choices=COLOR_MODES,
+        default="gray",
+        help="gray (default): grayscale output; luminance: dehaze Y, keep chroma; per-channel: R, G, B separately",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
+    parser.add_argument("--ext", default="png", help="output format by suffix (default png)")
+    parser.add_argument("--tile", type=int, default=512, help="tile size in px, 0 = whole image (default 512)")
+    parser.add_argument("--overlap", type=int, default=32, help="tile overlap in px (default 32)")
+    parser.add_argument("--batch-size", type=int, default=4, help="tiles per model call (default 4)")
+    parser.add_argument(
+        "--dcp",
+        action="store_true",
+        help="use the dark channel prior (He et al. 2009) instead of the model, e.g. as a baseline; "
+        "colour modes other than gray run the prior on RGB",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def output_suffix(ext: str) -> str:
+    from PIL import Image
+
+    suffix = "." + ext.lower().lstrip(".")
+    if suffix not in Image.registered_extensions():
+        raise DehazeError(f"--ext {ext}: unknown image format (use e.g. png, jpg, tif, webp)")
+    return suffix
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> list[Job]:
+    """Map every input image to its output path; refuse any layout that could write over or among the inputs."""
+    from dehaze.imageio import list_images
+
+    out_dir = out_dir.resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DehazeError(f"{out_dir}: output exists and is not a folder")
+    sources: list[tuple[Path, Path]] = []  # (image, folder its output path is relative to)
+    input_folders: list[Path] = []
+    for given in inputs:
+        if not given.exists():
+            raise DehazeError(f"{given}: no such file or folder")
+        resolved = given.resolve()
+        if given.is_dir():
+            input_folders.append(resolved)
+            if _is_within(out_dir, resolved):
+                raise DehazeError(
+                    f"output folder {out_dir} is the input folder {resolved} or inside it; outputs would mix with "
+                    "the sources. Choose an output folder outside the input."
+                )
+            images = list_images(resolved)
+            if not images:
+                raise DehazeError(f"{given}: no images found (suffixes like .png, .jpg, .tif)")
+            sources.extend((image, resolved) for image in images)
+        else:
+            sources.append((resolved, resolved.parent))
+    jobs = _name_outputs(sources, out_dir, suffix)
+    input_files = {source for source, _ in sources}
+    for job in jobs:
+        resolved_output = job.output.resolve()
+        if resolved_output in input_files or any(_is_within(resolved_output, f) for f in input_folders):
+            raise DehazeError(
+                f"{job.source}: its output {job.output} would overwrite an input or land inside an input folder; "
+                "choose another output folder"
+            )
+    return jobs
+
+
+def _name_outputs(sources: list[tuple[Path, Path]], out_dir: Path, suffix: str) -> list[Job]:
+    by_short_name: dict[Path, list[Path]] = defaultdict(list)
+    for source, base in sources:
+        by_short_name[out_dir / source.relative_to(base).with_suffix(suffix)].append(source)
+    jobs: dict[Path, Job] = {}
+    for source, base in sources:
+        output = out_dir / source.relative_to(base).with_suffix(suffix)
+        if len(set(by_short_name[output])) > 1:  # a.jpg and a.png → a.jpg.png and a.png.png
+            output = output.with_name(source.name + suffix)
+        if output in jobs and jobs[output].source != source:
+            raise DehazeError(
+                f"{jobs[output].source} and {source} would both be written to {output}; "
+                "dehaze them into different output folders"
+            )
+        jobs[output] = Job(source, output)
+    return list(jobs.values())
+
+
+def _model_runner(args: argparse.Namespace) -> DehazeFn:
+    from dehaze.inference import Dehazer
+
+    dehazer = Dehazer.from_checkpoint(
+        args.checkpoint,
+        device=args.device,
+        tile=args.tile,
+        overlap=args.overlap,
+        batch_size=args.batch_size,
+        color=args.color,
+    )
+    return dehazer.dehaze_array
+
+
+def _dcp_runner(args: argparse.Namespace) -> DehazeFn:
+    from dehaze.dcp import dark_channel_prior
+
+    return dark_channel_prior
+
+
+def _read(path: Path, color: str) -> np.ndarray:
+    """Gray mode reads luminance; colour modes read RGB, but a gray source stays gray (one channel)."""
+    from dehaze.imageio import read_image
+
+    if color == "gray":
+        return read_image(path, channels=1)
+    image = read_image(path, channels=3)
+    if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]):
+        return image[..., :1]
+    return image
+
+
+def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, quiet: bool) -> RunSummary:
+    from tqdm import tqdm
+
+    from dehaze.imageio import save_image
+
+    summary = RunSummary()
+    for job in tqdm(jobs, desc="dehaze", unit="img", disable=quiet, file=sys.stderr):
+        if job.output.exists() and not overwrite:
+            summary.skipped += 1
+            continue
+        try:
+            image = _read(job.source, color)
+            result = dehaze(image)
+            if result.shape[:2] != image.shape[:2]:
+                raise DehazeError(f"internal error: output size {result.shape[:2]} != input size {image.shape[:2]}")
+            save_image(result, job.output)
+        except DehazeError as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            summary.failures.append((job.source, reason))
+            continue
+        except OSError as exc:  # e.g. output folder not writable, disk full
+            summary.failures.append((job.source, f"cannot write {job.output}: {exc.strerror or exc}"))
+            continue
+        summary.done += 1
+    return summary
+
+
+def report(summary: RunSummary, out_dir: Path) -> int:
+    print(
+        f"dehazed {summary.done} image(s) into {out_dir}; skipped {summary.skipped} existing "
+        f"(use --overwrite to redo); failed {len(summary.failures)}"
+    )
+    if not summary.failures:
+        return EXIT_OK
+    print(f"{len(summary.failures)} file(s) could not be processed:", file=sys.stderr)
+    for path, reason in summary.failures:
+        print(f"  {path}: {reason}", file=sys.stderr)
+    return EXIT_PARTIAL
+
+
+def _body(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.batch_size < 1:
+        raise DehazeError("--batch-size must be at least 1")
+    if args.tile < 0 or (args.tile and not 0 <= args.overlap < args.tile):
+        raise DehazeError("--tile must be >= 0 and --overlap in [0, tile)")
+    jobs = plan_jobs(args.inputs, args.output, output_suffix(args.ext))
+    dehaze = _dcp_runner(args) if args.dcp else _model_runner(args)
+    return report(run_jobs(jobs, dehaze, args.color, args.overwrite, args.quiet), args.output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    return run_cli(lambda: _body(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
