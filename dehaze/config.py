@@ -18,7 +18,7 @@ class ModelConfig:
 
     in_channels: int = 1
     out_channels: int = 1
-    base_width: int = 16
+    base_width: int = 8
     depth: int = 4
     residual: bool = True
     norm: str = "batch"
@@ -31,7 +31,7 @@ class CriticConfig:
     spatial_weight: float = 0.5
     spatial_width: int = 32
     spatial_layers: int = 3
-    frequency_width: int = 32
+    frequency_width: int = 12
     cutoffs: tuple[float, float] = (0.1, 0.4)
     use_phase: bool = False
     use_condition: bool = True

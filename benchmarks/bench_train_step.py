@@ -1,0 +1,82 @@
+"""Training ms/step of spatial-only (λ=1) against dual (λ=0.5) in one run: the frequency critic's overhead.
+
+    python benchmarks/bench_train_step.py [--device cpu|cuda] [--batch-size 16] [--patch-size 64] [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from dehaze.config import Config
+from dehaze.train.distributed import DistContext
+from dehaze.train.trainer import Trainer
+
+ROWS = {"L1 only": None, "spatial-only GAN (λ=1)": 1.0, "frequency-only GAN (λ=0)": 0.0, "dual GAN (λ=0.5)": 0.5}
+
+
+def time_steps(config: Config, batch: tuple[torch.Tensor, torch.Tensor], steps: int, warmup: int = 3) -> float:
+    """Median seconds per ``train_step`` (after warm-up) on a fixed batch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(config, Path(tmp), DistContext())
+        hazy, clean = (t.to(trainer.device) for t in batch)
+        times = []
+        for i in range(warmup + steps):
+            if trainer.device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            trainer.train_step(hazy, clean)
+            if trainer.device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--patch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out-json", type=Path, default=Path("benchmarks/results/train_step.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    generator = torch.Generator().manual_seed(0)
+    clean = torch.rand(args.batch_size, 1, args.patch_size, args.patch_size, generator=generator)
+    hazy = clean * 0.6 + 0.35
+    results = {}
+    for name, weight in ROWS.items():
+        config = Config()
+        config.train.device = args.device
+        if weight is None:
+            config.loss.adversarial_weight = 0.0
+        else:
+            config.critic.spatial_weight = weight
+        results[name] = time_steps(config, (hazy, clean), args.steps) * 1000
+    spatial, dual = results["spatial-only GAN (λ=1)"], results["dual GAN (λ=0.5)"]
+    overhead = (dual - spatial) / dual * 100
+    device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else f"cpu ({args.threads} threads)"
+    print(f"train step, batch {args.batch_size} × {args.patch_size}², {device}, median of {args.steps} steps")
+    print(f"{'configuration':<28}{'ms/step':>10}{'images/s':>10}")
+    for name, ms in results.items():
+        print(f"{name:<28}{ms:>10.1f}{args.batch_size / ms * 1000:>10.1f}")
+    print(f"frequency-critic overhead: {overhead:.1f}% of a dual step (target ≤ 15%)")
+    args.out_json.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "device": device, "batch_size": args.batch_size, "patch_size": args.patch_size,
+        "ms_per_step": results, "frequency_overhead_percent": overhead, "cpu_count": os.cpu_count(),
+    }
+    args.out_json.write_text(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":
+    main()
