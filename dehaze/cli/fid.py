@@ -85,7 +85,7 @@ def compare_folders(args: argparse.Namespace) -> int:
         psnrs.append(psnr(tensor_a, tensor_b))
         ssims.append(ssim(tensor_a, tensor_b))
     if psnrs:
-        note = f", {skipped} pairs of different sizes skipped" if skipped else ""
+        note = f", {skipped} pair(s) of different sizes skipped" if skipped else ""
         print(
             f"PSNR: {format_value(float(np.mean(psnrs)), 2)} dB  SSIM: {format_value(float(np.mean(ssims)), 4)}  "
             f"({len(psnrs)} files paired by relative path{note})"
