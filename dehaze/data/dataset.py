@@ -135,7 +135,15 @@ class PairedDataset(Dataset):
         return {"hazy": to_tensor(out["image"]), "clean": to_tensor(out["clean"]), "name": hazy_path.stem}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
-        self._seed_once()
+        return self.get(index)
+
+    def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:
+        """Item ``index``; with ``seed`` its augmentation is a pure function of the seed (exact resume)."""
+        if seed is None:
+            self._seed_once()
+        else:
+            self._transform.set_random_seed(seed)
+            self._seeded_pid = os.getpid()
         if not self.skip_bad:
             return self._load(index)
         for offset in range(len(self.pairs)):

@@ -54,6 +54,13 @@ def broadcast_flag(ctx: DistContext, flag: bool) -> bool:
     return bool(tensor.item())
 
 
+def sync_buffers(ctx: DistContext, module: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank, as DDP does before each forward."""
+    if ctx.enabled:
+        for buffer in module.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+
 def shutdown(ctx: DistContext) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from torch.utils.data import Dataset, DistributedSampler, Sampler
+from torch.utils.data import Dataset, DistributedSampler, Sampler, default_collate
+
+from dehaze.errors import DehazeError
 
 
 class StepSampler(Sampler[tuple[int, int]]):
@@ -55,4 +57,15 @@ class SeededItems(Dataset):
 
     def __getitem__(self, item: tuple[int, int]) -> Any:
         index, seed = item
-        return self.dataset.get(index, seed=seed)
+        try:
+            return self.dataset.get(index, seed=seed)
+        except DehazeError as exc:  # carried to the main process as a message: workers cannot re-raise it cleanly
+            return {"error": str(exc)}
+
+
+def collate_or_error(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Default collation, or the first item's ``{"error": message}`` (raised by the trainer in the main process)."""
+    for item in items:
+        if "error" in item:
+            return item
+    return default_collate(items)

@@ -23,8 +23,8 @@ from tqdm import tqdm
 from dehaze.checkpoint import load_training_state, save_generator, save_training_state
 from dehaze.config import Config
 from dehaze.errors import DehazeError
-from dehaze.train.distributed import DistContext, barrier, broadcast_flag
-from dehaze.train.sampling import SeededItems, StepSampler
+from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
+from dehaze.train.sampling import SeededItems, StepSampler, collate_or_error
 
 Pairs = list[tuple[Path, Path]]
 LAST, BEST, STATE = "last.safetensors", "best.safetensors", "last.state.pt"
@@ -64,7 +64,7 @@ def resolve_splits(config: Config, log: Any = print) -> DataSplits:
     cfg = config.train
     root = Path(cfg.data) if cfg.data else default_data_root()
     scan = find_pairs(root)
-    log(f"data: {root}: {scan.summary()}")
+    log(f"data: {scan.summary()}")
     val = find_pairs(Path(cfg.val_data)).pairs if cfg.val_data else None
     test = find_pairs(Path(cfg.test_data)).pairs if cfg.test_data else None
     train, split_val, split_test = split_pairs(
@@ -199,12 +199,16 @@ class Trainer:
             SeededItems(dataset),
             batch_size=tc.batch_size,
             sampler=sampler,
+            collate_fn=collate_or_error,
             num_workers=tc.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=tc.num_workers > 0,
             drop_last=True,
         )
-        yield from loader
+        for batch in loader:
+            if "error" in batch:
+                raise DehazeError(batch["error"])
+            yield batch
 
     # ----------------------------------------------------------------- one step
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -376,6 +380,7 @@ class Trainer:
             bar.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        sync_buffers(self.ctx, self.generator)
         if self.ctx.is_main:
             if sample_batch is not None:
                 self.write_samples(sample_batch)
