@@ -14,7 +14,7 @@ from torch import nn
 from dehaze.checkpoint import save_generator
 from dehaze.config import ModelConfig
 from dehaze.errors import DehazeError
-from dehaze.inference import Dehazer, blend_windows, tile_starts, tiled_apply
+from dehaze.inference import Dehazer, blend_windows, fuse_conv_batchnorm, tile_starts, tiled_apply
 from dehaze.models.build import build_generator
 
 TINY = ModelConfig(base_width=4, depth=2)
@@ -101,6 +101,16 @@ def test_tiled_unet_matches_untiled_unet() -> None:
     assert (untiled - images).abs().mean() > 0.03  # the model really does something
     assert (tiled - untiled).abs().max() < 1e-3
     assert (tiled - untiled).abs().mean() < 1e-4
+
+
+def test_batchnorm_folding_keeps_outputs() -> None:
+    generator = tiny_generator()
+    fused = fuse_conv_batchnorm(generator)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in generator.modules())  # original untouched
+    images = torch.rand(2, 1, 40, 24)
+    with torch.inference_mode():
+        assert torch.allclose(fused(images), generator(images), atol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(23, 37), (37, 23, 1), (1, 1), (5, 3, 3), (65, 33, 3), (70, 90)])
