@@ -124,6 +124,11 @@ def _json_safe(value: object) -> object:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def checkpoint_label(path: Path) -> str:
+    """Row name: the file stem, prefixed by its run folder for the generic ``best``/``last`` names of a run dir."""
+    return f"{path.parent.name}/{path.stem}" if path.stem in ("best", "last") and path.parent.name else path.stem
+
+
 def report(args: argparse.Namespace) -> int:
     from dehaze.data.pairing import find_pairs
     from dehaze.metrics.evaluate import clean_reference, evaluate_pairs
@@ -144,7 +149,7 @@ def report(args: argparse.Namespace) -> int:
 
         methods.append((DCP_ROW, None, dark_channel_prior))
     for checkpoint in args.checkpoint:
-        methods.append((checkpoint.stem, str(checkpoint), None))
+        methods.append((checkpoint_label(checkpoint), str(checkpoint), None))
     use_fid = not args.no_fid
     inception = load_inception(args.fid_weights, device) if use_fid else None
     progress = not args.quiet
