@@ -169,3 +169,21 @@ def test_ddp_two_cpu_ranks_hold_identical_weights(data_root: Path, tmp_path: Pat
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
     assert (run / "metrics.json").is_file()
+
+
+def test_ctrl_c_saves_and_exits_cleanly(data_root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["--data", str(data_root), "--out", str(run), "--steps", "400", "--no-fid", *TINY,
+            "--set", "train.checkpoint_every=1000"]
+    proc = subprocess.Popen(_cli(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list((run / "samples").glob("step_*.png")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert "checkpoint saved" in out + err
+    step = torch.load(run / "last.state.pt", weights_only=True)["step"]
+    assert 2 <= step < 400  # saved on the way out, not at a periodic checkpoint
