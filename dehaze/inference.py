@@ -221,7 +221,8 @@ class Dehazer:
     A 3-channel model takes colour input as it is (gray input is repeated); in ``gray`` mode its output is
     converted to luminance. Gray input always gives gray output. On CUDA the model runs under autocast
     (float16 by default); on the CPU in float32. BatchNorm layers are folded into their convolutions
-    (``fuse=True``), which gives the same result faster.
+    (``fuse=True``) and the model runs channels-last: same results, faster. Larger tiles are a little faster
+    (fewer overlapping pixels) and take more memory.
     """
 
     def __init__(
@@ -249,7 +250,9 @@ class Dehazer:
         if batch_size < 1:
             raise DehazeError(f"batch size must be at least 1, got {batch_size}")
         self.device = resolve_device(device)
-        self.generator = (fuse_conv_batchnorm(generator) if fuse else generator.eval()).to(self.device)
+        generator = fuse_conv_batchnorm(generator) if fuse else generator.eval()
+        # channels-last convolutions are ~1.5× faster on the CPU (oneDNN) and suit tensor cores on CUDA
+        self.generator = generator.to(self.device, memory_format=torch.channels_last)
         self.model_cfg = model_cfg
         self.tile = tile
         self.overlap = overlap
@@ -276,7 +279,7 @@ class Dehazer:
 
     def _run_model(self, batch: torch.Tensor) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            return self.generator(batch)
+            return self.generator(batch.contiguous(memory_format=torch.channels_last))
 
     def dehaze_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Model-space call: N×C×H×W in [0, 1] (C = the model's channels, CPU) → same shape, tiled, clamped."""
