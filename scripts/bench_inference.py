@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -146,16 +147,20 @@ def main() -> None:
             seconds = median_seconds(lambda: cuda(gray), args.repeats, sync=torch.cuda.synchronize)
             gpu = {"device": torch.cuda.get_device_name(), "seconds_per_megapixel": seconds / megapixels,
                    "images_per_second": 1.0 / seconds}
+        load = os.getloadavg()  # other processes on the machine slow every row alike
         rss = {} if args.skip_rss else measure_rss(checkpoint, tmp, args.threads)
 
-    ratio = rows["model (gray)"] / rows["dark channel prior (gray)"]
+    dcp = rows["dark channel prior (gray)"]
+    ratios = {name: value / dcp for name, value in rows.items() if name.startswith("model")}
     print(f"model: {model_source}")
     print(f"CPU, {args.threads} threads, {args.size}×{args.size} image, tile {args.tile}/{args.overlap}, "
           f"median of {args.repeats}")
     print(f"{'method':<30} {'s / MP':>8}")
     for name, value in rows.items():
         print(f"{name:<30} {value:>8.3f}")
-    print(f"model / DCP (gray) = {ratio:.2f}×  (target ≤ 3×)")
+    for name, ratio in ratios.items():
+        print(f"{name} / DCP (gray) = {ratio:.2f}×  (target ≤ 3×)")
+    print(f"load average during the run: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
     if gpu:
         print(f"GPU {gpu['device']}: {gpu['seconds_per_megapixel']:.4f} s/MP, "
               f"{gpu['images_per_second']:.2f} images/s at {args.size}²")
@@ -173,7 +178,8 @@ def main() -> None:
         "overlap": args.overlap,
         "repeats": args.repeats,
         "cpu_seconds_per_megapixel": rows,
-        "model_over_dcp_gray": ratio,
+        "model_over_dcp_gray": ratios,
+        "load_average_1min": load[0],
         "gpu": gpu,
         "peak_rss_mb_6_6mp": rss,
         "cpu": platform.processor() or platform.machine(),
