@@ -131,7 +131,7 @@ def blend_windows(starts: list[int], tile: int) -> list[torch.Tensor]:
 def tiled_apply(
     model: Callable[[torch.Tensor], torch.Tensor],
     images: torch.Tensor,
-    tile: int | None = 512,
+    tile: int | None = 1024,
     overlap: int = 32,
     batch_size: int = 4,
     multiple: int = 1,
@@ -230,7 +230,7 @@ class Dehazer:
         generator: nn.Module,
         model_cfg: ModelConfig,
         device: str | torch.device | None = None,
-        tile: int | None = 512,
+        tile: int | None = 1024,
         overlap: int = 32,
         batch_size: int = 4,
         color: ColorMode = "gray",

@@ -1,7 +1,7 @@
 """``dehaze-infer``: dehaze image files and folders into a mirrored output tree, safely.
 
     dehaze-infer INPUT... -o OUT [--checkpoint PATH] [--device cpu|cuda] [--color gray|luminance|per-channel]
-                 [--overwrite] [--ext png] [--tile 512] [--overlap 32] [--batch-size N] [--dcp] [--quiet]
+                 [--overwrite] [--ext png] [--tile 1024] [--overlap 32] [--batch-size N] [--dcp] [--quiet]
 
 Folders are searched recursively and mirrored under OUT (relative to the folder); a file given directly goes to
 OUT itself. Files are decoded by content. Outputs get the ``--ext`` suffix; when two inputs in one folder would map
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     parser.add_argument("--ext", default="png", help="output format by suffix (default png)")
-    parser.add_argument("--tile", type=int, default=512, help="tile size in px, 0 = whole image (default 512)")
+    parser.add_argument("--tile", type=int, default=1024, help="tile size in px, 0 = whole image (default 1024)")
     parser.add_argument("--overlap", type=int, default=32, help="tile overlap in px (default 32)")
     parser.add_argument(
         "--batch-size", type=int, default=None, help="tiles per model call (default: 4 on CUDA, 1 on the CPU)"

@@ -1,7 +1,7 @@
 """Inference speed and memory: CPU seconds per megapixel of the model against the dark channel prior (same run),
 and the peak RSS of a whole ``dehaze-infer`` process on a 6.6 MP photo.
 
-    python scripts/bench_inference.py [--checkpoint PATH] [--threads 2] [--size 2048] [--repeats 3]
+    python benchmarks/bench_inference.py [--checkpoint PATH] [--threads 2] [--size 2048] [--repeats 3]
                                       [--out-json benchmarks/results/inference.json] [--skip-rss]
 
 Without ``--checkpoint`` the shipped default model is used when present, else a freshly built default-config
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=2048, help="square test image side (default 2048)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--tile", type=int, default=1024)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--skip-rss", action="store_true", help="skip the 6.6 MP peak-RSS subprocess runs")
     parser.add_argument("--out-json", type=Path, default=Path("benchmarks/results/inference.json"))
