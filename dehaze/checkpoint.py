@@ -89,6 +89,7 @@ def read_generator_file(path: Path) -> tuple[dict[str, torch.Tensor], ModelConfi
         raise DehazeError(f"{path}: not a dehaze generator checkpoint (no '{FORMAT_TAG}' metadata)")
     try:
         fields = json.loads(metadata["model_config"])
+        fields.setdefault("head", "image")  # files written before the head option existed
         model_cfg = ModelConfig(**fields)
     except (TypeError, ValueError) as exc:
         raise DehazeError(f"{path}: invalid model config in metadata ({exc})") from None

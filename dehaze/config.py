@@ -22,6 +22,7 @@ class ModelConfig:
     depth: int = 4
     residual: bool = True
     norm: str = "batch"
+    head: str = "image"
 
 
 @dataclass

@@ -17,6 +17,7 @@ def build_generator(cfg: ModelConfig) -> UNetGenerator:
         depth=cfg.depth,
         residual=cfg.residual,
         norm=cfg.norm,
+        head=cfg.head,
     )
 
 

@@ -33,14 +33,24 @@ def straight_through_clamp(x: torch.Tensor, low: float = 0.0, high: float = 1.0)
     return x + (x.clamp(low, high) - x).detach()
 
 
+HEADS = ("image", "asm")
+T_MIN = 0.05  # lowest transmission the "asm" head can predict
+
+
 class UNetGenerator(nn.Module):
     """U-Net mapping a hazy image to a clean one, any H×W, output in [0, 1].
 
     The input is padded (reflect, or replicate when the image is smaller than the pad) to a multiple of
-    ``2**depth`` and the output cropped back. ``residual`` (used only when ``in_channels == out_channels``):
-    ``out = clamp(hazy + tanh(head))`` where the clamp is straight-through, so no pixel loses its gradient;
-    otherwise ``out = sigmoid(head)``. ``norm="batch"`` is the default because per-sample norms (instance) make
-    tiled inference inconsistent between tiles.
+    ``2**depth`` and the output cropped back. ``norm="batch"`` is the default because per-sample norms (instance)
+    make tiled inference inconsistent between tiles. Two output heads:
+
+    - ``"image"``: with ``residual`` (used only when ``in_channels == out_channels``)
+      ``out = clamp(hazy + tanh(x))``, the clamp straight-through so no pixel loses its gradient; otherwise
+      ``out = sigmoid(x)``.
+    - ``"asm"`` (physics head, needs ``in_channels == out_channels``): the network predicts a transmission map
+      ``t ∈ [T_MIN, 1]`` and an airlight map ``A ∈ [0, 1]`` (one per channel) and inverts the scattering model,
+      ``out = clamp((hazy − A) / t + A)``. The formula carries the division that an image head must learn, which
+      helps small models and extrapolates to denser haze.
     """
 
     def __init__(
@@ -51,10 +61,16 @@ class UNetGenerator(nn.Module):
         depth: int = 4,
         residual: bool = True,
         norm: str = "batch",
+        head: str = "image",
     ) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got '{norm}'")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got '{head}'")
+        if head == "asm" and in_channels != out_channels:
+            raise ValueError("the 'asm' head needs in_channels == out_channels")
+        self.head_kind = head
         if depth < 1 or base_width < 1:
             raise ValueError("depth and base_width must be >= 1")
         self.in_channels = in_channels
@@ -71,10 +87,13 @@ class UNetGenerator(nn.Module):
         )
         self.up_conv = nn.ModuleList(_conv_block(widths[i + 1], widths[i], norm) for i in range(depth))
         self.merge = nn.ModuleList(_conv_block(2 * widths[i], widths[i], norm) for i in range(depth))
-        self.head = nn.Conv2d(widths[0], out_channels, 1)
-        with torch.no_grad():  # start close to the identity (residual) / mid-grey (sigmoid), never exactly flat
+        self.head = nn.Conv2d(widths[0], out_channels + (1 if head == "asm" else 0), 1)
+        with torch.no_grad():  # start close to the identity (residual, asm) / mid-grey (sigmoid), never exactly flat
             self.head.weight.mul_(HEAD_INIT_SCALE)
             self.head.bias.zero_()
+            if head == "asm":
+                self.head.bias[0] = 4.0  # t ≈ 0.98: output ≈ input
+                self.head.bias[1:] = 1.5  # A ≈ 0.82
 
     @property
     def multiple(self) -> int:
@@ -104,6 +123,10 @@ class UNetGenerator(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
             x = self.merge[level](torch.cat([self.up_conv[level](x), skips[level]], dim=1))
         head = self.head(x)[..., top : top + height, left : left + width]
+        if self.head_kind == "asm":
+            transmission = T_MIN + (1.0 - T_MIN) * torch.sigmoid(head[:, :1])
+            airlight = torch.sigmoid(head[:, 1:])
+            return straight_through_clamp((hazy - airlight) / transmission + airlight)
         if self.residual:
             return straight_through_clamp(hazy + torch.tanh(head))
         return torch.sigmoid(head)
