@@ -157,6 +157,12 @@ def _to_channels(array: np.ndarray, channels: int) -> np.ndarray:
     return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
 
 
+def pil_to_array(img: Image.Image) -> np.ndarray:
+    """An in-memory Pillow image (any mode, 16-bit included) → float32 H×W×C in [0, 1], C = 1 or 3, alpha
+    composited onto white (the same conversion :func:`read_image` applies to decoded files)."""
+    return np.ascontiguousarray(np.clip(_composite_on_white(_to_float(img)), 0.0, 1.0), dtype=np.float32)
+
+
 def read_image(path: str | Path, channels: int) -> np.ndarray:
     """Decode ``path`` by content into float32 H×W×``channels`` in [0, 1] (see the module notes)."""
     if channels not in (1, 3):

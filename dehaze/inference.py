@@ -27,10 +27,10 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dehaze.config import ModelConfig
 from dehaze.errors import DehazeError
+from dehaze.imageio import LUMA_WEIGHTS, pil_to_array
 
 ColorMode = Literal["gray", "luminance", "per-channel"]
 COLOR_MODES: tuple[str, ...] = ("gray", "luminance", "per-channel")
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, as dehaze.imageio and PIL "L"
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -190,27 +190,6 @@ def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor:
     """N×3×H×W → N×1×H×W BT.601 luma."""
     weights = rgb.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
     return (rgb * weights).sum(dim=1, keepdim=True)
-
-
-def pil_to_array(image: Image.Image) -> np.ndarray:
-    """PIL image → float32 H×W×C in [0, 1], C = 1 (gray, incl. 16-bit) or 3; transparency composited on white."""
-    mode = image.mode
-    if mode.startswith("I;16"):
-        return (np.asarray(image).astype(np.float32) / 65535.0)[..., None]
-    if mode == "I":
-        return (np.clip(np.asarray(image), 0, 65535).astype(np.float32) / 65535.0)[..., None]
-    if mode == "F":
-        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)[..., None]
-    if mode in ("1", "L"):
-        return (np.asarray(image.convert("L"), dtype=np.float32) / 255.0)[..., None]
-    has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
-    if mode == "LA":
-        array = np.asarray(image, dtype=np.float32) / 255.0
-    else:
-        array = np.asarray(image.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
-    if has_alpha:
-        array = array[..., :-1] * array[..., -1:] + (1.0 - array[..., -1:])
-    return np.ascontiguousarray(array)
 
 
 class Dehazer:
