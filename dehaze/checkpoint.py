@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +26,14 @@ FORMAT_TAG = "dehaze-generator-v1"
 
 
 def default_checkpoint_path() -> Path:
-    """The shipped grayscale model: ``$DEHAZE_CHECKPOINT`` or ``checkpoints/`` beside the package."""
+    """The shipped grayscale model: ``$DEHAZE_CHECKPOINT``, else ``checkpoints/`` of the source tree (editable
+    installs), else ``<prefix>/share/dehaze/checkpoints/`` (where a wheel install puts it)."""
     env = os.environ.get("DEHAZE_CHECKPOINT")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "checkpoints" / DEFAULT_CHECKPOINT_NAME
+    source_tree = Path(__file__).resolve().parent.parent / "checkpoints" / DEFAULT_CHECKPOINT_NAME
+    installed = Path(sys.prefix) / "share" / "dehaze" / "checkpoints" / DEFAULT_CHECKPOINT_NAME
+    return installed if not source_tree.is_file() and installed.is_file() else source_tree
 
 
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
