@@ -53,8 +53,10 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
                 f"{run_dir} already holds a training run; use --resume to continue it or another --out"
             )
         config = Config()
+    if args.config and args.resume:
+        raise DehazeError("--resume continues with the run's own config.yaml; change values with --set, not --config")
     if args.config:
-        config = Config.load(args.config) if not args.resume else config
+        config = Config.load(args.config)
     flags = {
         "train.data": args.data, "train.val_data": args.val, "train.test_data": args.test,
         "train.steps": args.steps, "train.device": args.device, "critic.spatial_weight": args.spatial_weight,
