@@ -20,10 +20,20 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dehaze.checkpoint import load_training_state, save_generator, save_training_state
+from dehaze import losses
+from dehaze.checkpoint import atomic_write_text, load_training_state, save_generator, save_training_state
 from dehaze.config import Config
+from dehaze.data.dataset import PairedDataset, split_pairs
+from dehaze.data.default import default_data_root
+from dehaze.data.pairing import find_pairs
 from dehaze.errors import DehazeError
+from dehaze.inference import Dehazer
+from dehaze.losses import AdversarialLoss
+from dehaze.metrics.evaluate import evaluate_pairs
+from dehaze.metrics.fid import load_inception
+from dehaze.models.build import build_critic, build_generator
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
+from dehaze.train.reporting import RunReporter
 from dehaze.train.sampling import SeededItems, StepSampler, collate_or_error
 
 Pairs = list[tuple[Path, Path]]
@@ -57,9 +67,6 @@ def resolve_device(name: str) -> torch.device:
 
 def resolve_splits(config: Config, log: Any = print) -> DataSplits:
     """Find pairs under the data root(s); split train/val/test by clean image when no separate folders are given."""
-    from dehaze.data.dataset import split_pairs
-    from dehaze.data.default import default_data_root
-    from dehaze.data.pairing import find_pairs
 
     cfg = config.train
     root = Path(cfg.data) if cfg.data else default_data_root()
@@ -104,8 +111,6 @@ class Trainer:
     """Builds models, optimisers and data from a :class:`Config` and runs (or resumes) training in ``run_dir``."""
 
     def __init__(self, config: Config, run_dir: Path, ctx: DistContext, resume: bool = False) -> None:
-        from dehaze.losses import AdversarialLoss
-        from dehaze.models.build import build_critic, build_generator
 
         self.config = config
         self.run_dir = Path(run_dir)
@@ -184,7 +189,6 @@ class Trainer:
 
     # ----------------------------------------------------------------- data
     def _batches(self, pairs: Pairs) -> Iterator[dict[str, torch.Tensor]]:
-        from dehaze.data.dataset import PairedDataset
 
         tc = self.config.train
         dataset = PairedDataset(
@@ -218,7 +222,6 @@ class Trainer:
 
     def train_step(self, hazy: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
         """One critic update then one generator update; returns detached loss terms."""
-        from dehaze import losses
 
         lc = self.config.loss
         logs: dict[str, torch.Tensor] = {}
@@ -293,8 +296,6 @@ class Trainer:
     # ----------------------------------------------------------------- evaluation
     def validate(self, pairs: Pairs) -> dict[str, float]:
         """PSNR/SSIM of the current generator on (up to ``val_max_images``) validation pairs."""
-        from dehaze.inference import Dehazer
-        from dehaze.metrics.evaluate import evaluate_pairs
 
         self.generator.eval()
         try:
@@ -308,7 +309,6 @@ class Trainer:
         return {k: float(result[k]) for k in ("psnr", "ssim")}
 
     def _sample_batch(self, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor] | None:
-        from dehaze.data.dataset import PairedDataset
 
         if not pairs:
             return None
@@ -340,7 +340,6 @@ class Trainer:
 
     def fit(self, splits: DataSplits) -> bool:
         """Train to ``config.train.steps``; returns False when stopped early by a signal (after saving)."""
-        from dehaze.train.reporting import RunReporter
 
         tc = self.config.train
         self.reporter = RunReporter(self.run_dir, start_step=self.step) if self.ctx.is_main else None
@@ -408,9 +407,6 @@ class Trainer:
 
 def evaluate_run(run_dir: Path, config: Config, splits: DataSplits, device: torch.device) -> dict[str, Any]:
     """Test-split metrics of the run's best generator and of the hazy input; writes ``metrics.json``."""
-    from dehaze.checkpoint import atomic_write_text
-    from dehaze.inference import Dehazer
-    from dehaze.metrics.evaluate import evaluate_pairs
 
     pairs = splits.test or splits.val
     split_name = "test" if splits.test else "val"
@@ -420,7 +416,6 @@ def evaluate_run(run_dir: Path, config: Config, splits: DataSplits, device: torc
     use_fid = config.train.fid
     inception = None
     if use_fid:
-        from dehaze.metrics.fid import load_inception
 
         inception = load_inception(device=str(device))
     rows = {
