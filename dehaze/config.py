@@ -147,6 +147,11 @@ def _coerce(raw: Any, current: Any, name: str) -> Any:
         if not isinstance(raw, list | tuple) or len(raw) != len(current):
             raise DehazeError(f"{name}: expected {len(current)} values like [a, b], got '{raw}'")
         return tuple(_coerce(r, c, name) for r, c in zip(raw, current, strict=True))
+    if isinstance(current, int | float) and isinstance(raw, str):
+        try:  # YAML 1.1 reads "1e-5" (no dot) as a string
+            raw = float(raw)
+        except ValueError:
+            pass
     if isinstance(current, int | float) and not isinstance(raw, int | float):
         raise DehazeError(f"{name}: expected a number, got '{raw}'")
     return type(current)(raw)

@@ -187,3 +187,14 @@ def test_ctrl_c_saves_and_exits_cleanly(data_root: Path, tmp_path: Path) -> None
     assert "checkpoint saved" in out + err
     step = torch.load(run / "last.state.pt", weights_only=True)["step"]
     assert 2 <= step < 400  # saved on the way out, not at a periodic checkpoint
+
+
+def test_resume_can_lower_the_learning_rate(data_root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    common = ["--data", str(data_root), "--no-fid", *TINY]
+    assert train_main([*common, "--out", str(run), "--steps", "2"]) == 0
+    lower = ["--set", "train.lr_generator=1e-5"]
+    assert train_main(["--out", str(run), "--steps", "3", "--resume", "--no-fid", *lower]) == 0
+    state = torch.load(run / "last.state.pt", weights_only=True)
+    assert [g["lr"] for g in state["opt_g"]["param_groups"]] == [1e-5]
+    assert [g["lr"] for g in state["opt_d"]["param_groups"]] == [2e-4]

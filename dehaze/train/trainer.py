@@ -167,6 +167,10 @@ class Trainer:
         self.step = int(state["step"])
         self.best_psnr = float(state["best_psnr"])
         _set_rng_state(state["rng"])
+        # the config's learning rates win over the saved ones, so a resumed run can continue with a lower rate
+        for optimizer, lr in ((self.opt_g, self.config.train.lr_generator), (self.opt_d, self.config.train.lr_critic)):
+            for group in optimizer.param_groups if optimizer is not None else []:
+                group["lr"] = lr
 
     def save_checkpoint(self) -> None:
         """Rank 0 writes generator weights (safetensors) then the full training state, each atomically."""
