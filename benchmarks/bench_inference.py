@@ -107,8 +107,19 @@ def measure_rss(checkpoint: Path, tmp: Path, threads: int) -> dict[str, float]:
     baseline = child_peak_rss_mb(env_threads + [sys.executable, "-c", "import torch"])
     results = {"python + import torch (baseline)": baseline}
     for color in ("gray", "luminance"):
-        command = env_threads + [sys.executable, "-m", "dehaze.cli.infer", str(photo), "-o", str(tmp / color),
-                                 "--checkpoint", str(checkpoint), "--color", color, "--quiet"]
+        command = env_threads + [
+            sys.executable,
+            "-m",
+            "dehaze.cli.infer",
+            str(photo),
+            "-o",
+            str(tmp / color),
+            "--checkpoint",
+            str(checkpoint),
+            "--color",
+            color,
+            "--quiet",
+        ]
         results[f"dehaze-infer --color {color}"] = child_peak_rss_mb(command)
     return results
 
@@ -145,16 +156,21 @@ def main() -> None:
         if torch.cuda.is_available():
             cuda = Dehazer(generator, model_cfg, device="cuda", tile=args.tile, overlap=args.overlap, batch_size=4)
             seconds = median_seconds(lambda: cuda(gray), args.repeats, sync=torch.cuda.synchronize)
-            gpu = {"device": torch.cuda.get_device_name(), "seconds_per_megapixel": seconds / megapixels,
-                   "images_per_second": 1.0 / seconds}
+            gpu = {
+                "device": torch.cuda.get_device_name(),
+                "seconds_per_megapixel": seconds / megapixels,
+                "images_per_second": 1.0 / seconds,
+            }
         load = os.getloadavg()  # other processes on the machine slow every row alike
         rss = {} if args.skip_rss else measure_rss(checkpoint, tmp, args.threads)
 
     dcp = rows["dark channel prior (gray)"]
     ratios = {name: value / dcp for name, value in rows.items() if name.startswith("model")}
     print(f"model: {model_source}")
-    print(f"CPU, {args.threads} threads, {args.size}×{args.size} image, tile {args.tile}/{args.overlap}, "
-          f"median of {args.repeats}")
+    print(
+        f"CPU, {args.threads} threads, {args.size}×{args.size} image, tile {args.tile}/{args.overlap}, "
+        f"median of {args.repeats}"
+    )
     print(f"{'method':<30} {'s / MP':>8}")
     for name, value in rows.items():
         print(f"{name:<30} {value:>8.3f}")
@@ -162,8 +178,10 @@ def main() -> None:
         print(f"{name} / DCP (gray) = {ratio:.2f}×  (target ≤ 3×)")
     print(f"load average during the run: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
     if gpu:
-        print(f"GPU {gpu['device']}: {gpu['seconds_per_megapixel']:.4f} s/MP, "
-              f"{gpu['images_per_second']:.2f} images/s at {args.size}²")
+        print(
+            f"GPU {gpu['device']}: {gpu['seconds_per_megapixel']:.4f} s/MP, "
+            f"{gpu['images_per_second']:.2f} images/s at {args.size}²"
+        )
     if rss:
         print(f"{'peak RSS, 3136×2112 (6.6 MP)':<40} {'MB':>8}")
         for name, value in rss.items():

@@ -30,8 +30,17 @@ def main() -> int:
     if missing:
         print(f"error: missing runs ({', '.join(missing)}); train them with scripts/train_ablation.sh", file=sys.stderr)
         return 1
-    argv = ["--data", str(args.data), "--dcp", "--checkpoint", *map(str, checkpoints),
-            "--out-json", str(args.out / "quality.json"), "--out-md", str(args.out / "quality.md")]
+    argv = [
+        "--data",
+        str(args.data),
+        "--dcp",
+        "--checkpoint",
+        *map(str, checkpoints),
+        "--out-json",
+        str(args.out / "quality.json"),
+        "--out-md",
+        str(args.out / "quality.md"),
+    ]
     if args.device:
         argv += ["--device", args.device]
     return fid_main(argv)

@@ -1,6 +1,6 @@
 """Training ms/step of spatial-only (λ=1) against dual (λ=0.5) in one run: the frequency critic's overhead.
 
-    python benchmarks/bench_train_step.py [--device cpu|cuda] [--batch-size 16] [--patch-size 64] [--steps 20]
+python benchmarks/bench_train_step.py [--device cpu|cuda] [--batch-size 16] [--patch-size 64] [--steps 20]
 """
 
 from __future__ import annotations
@@ -72,8 +72,12 @@ def main() -> None:
     print(f"frequency-critic overhead: {overhead:.1f}% of a dual step (target ≤ 15%)")
     args.out_json.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "device": device, "batch_size": args.batch_size, "patch_size": args.patch_size,
-        "ms_per_step": results, "frequency_overhead_percent": overhead, "cpu_count": os.cpu_count(),
+        "device": device,
+        "batch_size": args.batch_size,
+        "patch_size": args.patch_size,
+        "ms_per_step": results,
+        "frequency_overhead_percent": overhead,
+        "cpu_count": os.cpu_count(),
     }
     args.out_json.write_text(json.dumps(payload, indent=2))
 

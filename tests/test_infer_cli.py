@@ -106,8 +106,9 @@ def test_messy_folder_end_to_end(photos, checkpoint: Path, tmp_path: Path, capsy
     root, good = photos
     out = tmp_path / "out"
     before = tree_hashes(root)
-    code, stdout, stderr = run([str(root), "-o", str(out), "--checkpoint", str(checkpoint), "--tile", "16",
-                                "--overlap", "4"], capsys)
+    code, stdout, stderr = run(
+        [str(root), "-o", str(out), "--checkpoint", str(checkpoint), "--tile", "16", "--overlap", "4"], capsys
+    )
     assert code == 2
     for name in BROKEN:
         assert str(root / name) in stderr
@@ -157,8 +158,21 @@ def test_good_files_exit_zero_and_files_go_directly_into_out(tmp_path: Path, che
     write(first, png_bytes(Image.fromarray(rgb_pixels(23, 37))))  # a PNG named .tif
     write(second, png_bytes(Image.fromarray(rgb_pixels(9, 5))))
     out = tmp_path / "out"
-    code, stdout, stderr = run([str(first), str(second), "-o", str(out), "--checkpoint", str(checkpoint),
-                                "--color", "luminance", "--ext", ".jpg"], capsys)
+    code, stdout, stderr = run(
+        [
+            str(first),
+            str(second),
+            "-o",
+            str(out),
+            "--checkpoint",
+            str(checkpoint),
+            "--color",
+            "luminance",
+            "--ext",
+            ".jpg",
+        ],
+        capsys,
+    )
     assert code == 0, stderr
     with Image.open(out / "one.jpg") as image:
         assert image.size == (37, 23) and image.mode == "RGB"
@@ -170,8 +184,9 @@ def test_colour_modes_keep_gray_sources_gray(tmp_path: Path, checkpoint: Path, c
     source = tmp_path / "in"
     write(source / "gray.png", png_bytes(Image.fromarray(RNG.integers(0, 256, (10, 11), dtype=np.uint8))))
     write(source / "colour.png", png_bytes(Image.fromarray(rgb_pixels(10, 11))))
-    code, _, _ = run([str(source), "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint),
-                      "--color", "per-channel"], capsys)
+    code, _, _ = run(
+        [str(source), "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint), "--color", "per-channel"], capsys
+    )
     assert code == 0
     with Image.open(tmp_path / "out" / "gray.png") as gray, Image.open(tmp_path / "out" / "colour.png") as colour:
         assert gray.mode == "L" and colour.mode == "RGB"
@@ -202,8 +217,16 @@ def test_user_errors_are_one_line(tmp_path: Path, photos, monkeypatch, capsys) -
 def test_entry_point_in_a_subprocess(photos, checkpoint: Path, tmp_path: Path) -> None:
     root, good = photos
     result = subprocess.run(
-        [sys.executable, "-m", "dehaze.cli.infer", str(root), "-o", str(tmp_path / "o"), "--checkpoint",
-         str(checkpoint)],
+        [
+            sys.executable,
+            "-m",
+            "dehaze.cli.infer",
+            str(root),
+            "-o",
+            str(tmp_path / "o"),
+            "--checkpoint",
+            str(checkpoint),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -20,12 +20,36 @@ from safetensors.torch import load_file
 from dehaze.cli.train import main as train_main
 
 TINY = [
-    "--set", "model.base_width=4", "--set", "model.depth=2",
-    "--set", "critic.spatial_width=4", "--set", "critic.frequency_width=4", "--set", "critic.spatial_layers=2",
-    "--set", "train.num_workers=0", "--set", "train.log_every=1", "--set", "train.sample_every=2",
-    "--set", "train.val_every=2", "--set", "train.checkpoint_every=1", "--set", "train.val_max_images=2",
-    "--set", "train.test_fraction=0.3",
-    "--batch-size", "2", "--patch-size", "16", "--device", "cpu",
+    "--set",
+    "model.base_width=4",
+    "--set",
+    "model.depth=2",
+    "--set",
+    "critic.spatial_width=4",
+    "--set",
+    "critic.frequency_width=4",
+    "--set",
+    "critic.spatial_layers=2",
+    "--set",
+    "train.num_workers=0",
+    "--set",
+    "train.log_every=1",
+    "--set",
+    "train.sample_every=2",
+    "--set",
+    "train.val_every=2",
+    "--set",
+    "train.checkpoint_every=1",
+    "--set",
+    "train.val_max_images=2",
+    "--set",
+    "train.test_fraction=0.3",
+    "--batch-size",
+    "2",
+    "--patch-size",
+    "16",
+    "--device",
+    "cpu",
 ]
 
 
@@ -147,7 +171,10 @@ def test_kill_9_leaves_a_resumable_run(data_root: Path, tmp_path: Path) -> None:
     assert 1 <= state["step"] < 400
     resumed = subprocess.run(
         _cli("--out", str(run), "--steps", str(state["step"] + 2), "--resume", "--no-fid"),
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert torch.load(run / "last.state.pt", weights_only=True)["step"] == state["step"] + 2
@@ -157,9 +184,24 @@ def test_ddp_two_cpu_ranks_hold_identical_weights(data_root: Path, tmp_path: Pat
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "dehaze.cli.train", "--data", str(data_root), "--out", str(run), "--steps", "3", "--no-fid",
-        "--set", "train.save_rank_weights=true", *TINY,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "dehaze.cli.train",
+        "--data",
+        str(data_root),
+        "--out",
+        str(run),
+        "--steps",
+        "3",
+        "--no-fid",
+        "--set",
+        "train.save_rank_weights=true",
+        *TINY,
     ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -174,8 +216,18 @@ def test_ddp_two_cpu_ranks_hold_identical_weights(data_root: Path, tmp_path: Pat
 def test_ctrl_c_saves_and_exits_cleanly(data_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = ["--data", str(data_root), "--out", str(run), "--steps", "400", "--no-fid", *TINY,
-            "--set", "train.checkpoint_every=1000"]
+    args = [
+        "--data",
+        str(data_root),
+        "--out",
+        str(run),
+        "--steps",
+        "400",
+        "--no-fid",
+        *TINY,
+        "--set",
+        "train.checkpoint_every=1000",
+    ]
     proc = subprocess.Popen(_cli(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not list((run / "samples").glob("step_*.png")) and time.time() < deadline:

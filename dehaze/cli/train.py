@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-bad", action="store_true", help="skip unreadable training files instead of stopping")
     parser.add_argument("--no-fid", action="store_true", help="skip FID in the final evaluation")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="any config option, e.g. --set loss.l1_weight=50 --set model.base_width=32",
     )
     return parser
@@ -49,19 +53,24 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
         config = Config.load(saved)
     else:
         if (run_dir / "last.state.pt").exists():
-            raise DehazeError(
-                f"{run_dir} already holds a training run; use --resume to continue it or another --out"
-            )
+            raise DehazeError(f"{run_dir} already holds a training run; use --resume to continue it or another --out")
         config = Config()
     if args.config and args.resume:
         raise DehazeError("--resume continues with the run's own config.yaml; change values with --set, not --config")
     if args.config:
         config = Config.load(args.config)
     flags = {
-        "train.data": args.data, "train.val_data": args.val, "train.test_data": args.test,
-        "train.steps": args.steps, "train.device": args.device, "critic.spatial_weight": args.spatial_weight,
-        "train.batch_size": args.batch_size, "train.patch_size": args.patch_size, "train.seed": args.seed,
-        "train.skip_bad": True if args.skip_bad else None, "train.fid": False if args.no_fid else None,
+        "train.data": args.data,
+        "train.val_data": args.val,
+        "train.test_data": args.test,
+        "train.steps": args.steps,
+        "train.device": args.device,
+        "critic.spatial_weight": args.spatial_weight,
+        "train.batch_size": args.batch_size,
+        "train.patch_size": args.patch_size,
+        "train.seed": args.seed,
+        "train.skip_bad": True if args.skip_bad else None,
+        "train.fid": False if args.no_fid else None,
     }
     apply_overrides(config, [f"{k}={v}" for k, v in flags.items() if v is not None])
     apply_overrides(config, args.overrides)

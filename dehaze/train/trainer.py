@@ -200,9 +200,7 @@ class Trainer:
         )
         for path, reason in getattr(dataset, "skipped", []):
             self._log(f"skipped bad file {path}: {reason}")
-        sampler = StepSampler(
-            dataset, tc.batch_size, tc.seed, self.ctx.rank, self.ctx.world_size, start_step=self.step
-        )
+        sampler = StepSampler(dataset, tc.batch_size, tc.seed, self.ctx.rank, self.ctx.world_size, start_step=self.step)
         loader = DataLoader(
             SeededItems(dataset),
             batch_size=tc.batch_size,
@@ -420,7 +418,6 @@ def evaluate_run(run_dir: Path, config: Config, splits: DataSplits, device: torc
     use_fid = config.train.fid
     inception = None
     if use_fid:
-
         inception = load_inception(device=str(device))
     rows = {
         "hazy input": evaluate_pairs(None, pairs, channels=channels, fid=use_fid, inception=inception),
@@ -440,7 +437,5 @@ def format_metrics_table(result: dict[str, Any]) -> str:
     for name, row in result["results"].items():
         fid = row.get("fid")
         fid_text = f"{fid:>9.2f}" if isinstance(fid, float) and math.isfinite(fid) else f"{'-':>9}"
-        lines.append(
-            f"{name:<16}{row['psnr']:>8.2f}{row['ssim']:>8.4f}{fid_text}{row['spectral_distance']:>10.4f}"
-        )
+        lines.append(f"{name:<16}{row['psnr']:>8.2f}{row['ssim']:>8.4f}{fid_text}{row['spectral_distance']:>10.4f}")
     return "\n".join(lines)
