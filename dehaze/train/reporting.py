@@ -60,7 +60,7 @@ class RunReporter:
         return path
 
     def plot_loss_curves(self) -> Path | None:
-        """Render every logged series into ``loss_curve.png`` (one panel per group)."""
+        """Render ``loss_curve.png``: all training losses in one panel, each validation metric in its own."""
         if not self.history_path.exists():
             return None
         import matplotlib
@@ -68,23 +68,27 @@ class RunReporter:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        series: dict[str, dict[str, list[tuple[int, float]]]] = {}
+        panels: dict[str, dict[str, list[tuple[int, float]]]] = {}  # training losses share a panel; metrics don't
         for record in self.read_history():
             group = record.get("group", "train")
             for key, value in record.items():
-                if key in ("step", "group") or not isinstance(value, int | float) or not math.isfinite(value):
+                skip = key in ("step", "group") or key.endswith("_per_s")
+                if skip or not isinstance(value, int | float) or not math.isfinite(value):
                     continue
-                series.setdefault(group, {}).setdefault(key, []).append((record["step"], value))
-        if not series:
+                panel = "train losses" if group == "train" else f"{group} {key}"
+                panels.setdefault(panel, {}).setdefault(key, []).append((record["step"], value))
+        if not panels:
             return None
-        fig, axes = plt.subplots(1, len(series), figsize=(6 * len(series), 4), squeeze=False)
-        for axis, (group, curves) in zip(axes[0], sorted(series.items()), strict=True):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+        for axis, (title, curves) in zip(
+            axes[0], sorted(panels.items(), key=lambda p: p[0] != "train losses"), strict=True
+        ):
             for key, points in sorted(curves.items()):
                 steps, values = zip(*points, strict=True)
-                axis.plot(steps, values, label=key)
-            axis.set_title(group)
+                axis.plot(steps, values, label=key, marker="o" if len(points) < 30 else None)
+            axis.set_title(title)
             axis.set_xlabel("step")
-            if group == "train" and all(v > 0 for c in curves.values() for _, v in c):
+            if title == "train losses" and all(v > 0 for c in curves.values() for _, v in c):
                 axis.set_yscale("log")
             axis.grid(alpha=0.3)
             axis.legend(fontsize=8)
