@@ -6,8 +6,10 @@ python benchmarks/bench_train_step.py [--device cpu|cuda] [--batch-size 16] [--p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,23 +23,30 @@ from dehaze.train.trainer import Trainer
 ROWS = {"L1 only": None, "spatial-only GAN (λ=1)": 1.0, "frequency-only GAN (λ=0)": 0.0, "dual GAN (λ=0.5)": 0.5}
 
 
-def time_steps(config: Config, batch: tuple[torch.Tensor, torch.Tensor], steps: int, warmup: int = 3) -> float:
-    """Median seconds per ``train_step`` (after warm-up) on a fixed batch."""
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, Path(tmp), DistContext())
-        hazy, clean = (t.to(trainer.device) for t in batch)
-        times = []
+def time_interleaved(
+    configs: dict[str, Config], batch: tuple[torch.Tensor, torch.Tensor], steps: int, warmup: int = 3
+) -> dict[str, float]:
+    """Median seconds per ``train_step`` for each config. Steps are interleaved round-robin across the configs, so
+    a slow patch of the machine (other processes, a noisy VM host) hits every configuration alike."""
+    with contextlib.ExitStack() as stack:
+        trainers = {}
+        for name, config in configs.items():
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            trainers[name] = Trainer(config, Path(tmp), DistContext())
+        device = next(iter(trainers.values())).device
+        hazy, clean = (t.to(device) for t in batch)
+        times: dict[str, list[float]] = {name: [] for name in trainers}
         for i in range(warmup + steps):
-            if trainer.device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            trainer.train_step(hazy, clean)
-            if trainer.device.type == "cuda":
-                torch.cuda.synchronize()
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 2]
+            for name, trainer in trainers.items():
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                trainer.train_step(hazy, clean)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                if i >= warmup:
+                    times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -53,7 +62,7 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     clean = torch.rand(args.batch_size, 1, args.patch_size, args.patch_size, generator=generator)
     hazy = clean * 0.6 + 0.35
-    results = {}
+    configs = {}
     for name, weight in ROWS.items():
         config = Config()
         config.train.device = args.device
@@ -61,11 +70,13 @@ def main() -> None:
             config.loss.adversarial_weight = 0.0
         else:
             config.critic.spatial_weight = weight
-        results[name] = time_steps(config, (hazy, clean), args.steps) * 1000
+        configs[name] = config
+    results = {name: seconds * 1000 for name, seconds in time_interleaved(configs, (hazy, clean), args.steps).items()}
     spatial, dual = results["spatial-only GAN (λ=1)"], results["dual GAN (λ=0.5)"]
     overhead = (dual - spatial) / dual * 100
     device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else f"cpu ({args.threads} threads)"
-    print(f"train step, batch {args.batch_size} × {args.patch_size}², {device}, median of {args.steps} steps")
+    shape = f"batch {args.batch_size} × {args.patch_size}²"
+    print(f"train step, {shape}, {device}, median of {args.steps} interleaved steps")
     print(f"{'configuration':<28}{'ms/step':>10}{'images/s':>10}")
     for name, ms in results.items():
         print(f"{name:<28}{ms:>10.1f}{args.batch_size / ms * 1000:>10.1f}")

@@ -208,3 +208,16 @@ def test_asm_head_inverts_the_scattering_model_it_predicts() -> None:
         assert torch.allclose(generator(hazy), expected, atol=1e-5)
     with pytest.raises(ValueError, match="asm"):
         UNetGenerator(1, 3, base_width=4, depth=2, head="asm")
+
+
+def test_one_pass_over_real_and_fake_equals_two_passes() -> None:
+    torch.manual_seed(0)
+    critic = build_critic(CriticConfig(spatial_weight=0.5, spatial_width=4, frequency_width=4), 1).eval()
+    hazy, real, fake = torch.rand(3, 2, 1, 32, 32)
+    with torch.no_grad():
+        both = critic(torch.cat([hazy, hazy]), torch.cat([real, fake]))
+        first, second = both.split(2)
+        for part, candidate in ((first, real), (second, fake)):
+            alone = critic(hazy, candidate)
+            for name in ("logits", "spatial", "frequency"):
+                assert torch.allclose(getattr(part, name), getattr(alone, name), atol=1e-6), name

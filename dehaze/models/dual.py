@@ -22,6 +22,17 @@ class CriticOutput:
     frequency: torch.Tensor | None = None
     features: list[torch.Tensor] = field(default_factory=list)
 
+    def split(self, n: int) -> tuple[CriticOutput, CriticOutput]:
+        """Split a batch judged in one pass into its first ``n`` items and the rest (features are not kept)."""
+
+        def cut(t: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+            return (None, None) if t is None else (t[:n], t[n:])
+
+        (logits_a, logits_b), (spatial_a, spatial_b), (freq_a, freq_b) = map(
+            cut, (self.logits, self.spatial, self.frequency)
+        )
+        return CriticOutput(logits_a, spatial_a, freq_a), CriticOutput(logits_b, spatial_b, freq_b)
+
 
 class DualCritic(nn.Module):
     """Averages a spatial PatchGAN and a frequency critic into one logit map with weight ``spatial_weight`` (λ).

@@ -234,9 +234,9 @@ class Trainer:
         if gan_on:
             self.opt_d.zero_grad(set_to_none=True)
             real_input = clean.detach().requires_grad_(lc.r1_weight > 0)
-            with self._autocast():
-                real = self.d_train(hazy, real_input)
-                fake_out = self.d_train(hazy, fake.detach())
+            with self._autocast():  # real and fake in one pass: the critics have no batch statistics
+                both = self.d_train(torch.cat([hazy, hazy]), torch.cat([real_input, fake.detach()]))
+            real, fake_out = both.split(hazy.shape[0])
             loss_d = self.adv_loss.critic(real.logits.float(), fake_out.logits.float())
             if lc.frequency_extra_weight > 0 and real.spatial is not None and real.frequency is not None:
                 extra = self.adv_loss.critic(real.frequency.float(), fake_out.frequency.float())
