@@ -11,13 +11,12 @@ over the part of the window inside the image.
 
 from __future__ import annotations
 
+import kornia
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from dehaze.errors import DehazeError
-
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL "L"
 
 
 def min_filter(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -106,11 +105,8 @@ def guided_filter(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: f
 
 
 def luminance(image: torch.Tensor) -> torch.Tensor:
-    """BT.601 luma of an N×3×H×W image (N×1×H×W images are returned as they are)."""
-    if image.shape[1] == 1:
-        return image
-    weights = image.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
-    return (image * weights).sum(dim=1, keepdim=True)
+    """BT.601 luma of an N×3×H×W image via kornia (N×1×H×W images are returned as they are)."""
+    return image if image.shape[1] == 1 else kornia.color.rgb_to_grayscale(image)
 
 
 def dark_channel_prior_tensor(

@@ -26,8 +26,9 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dehaze.config import ModelConfig
+from dehaze.dcp import luminance
 from dehaze.errors import DehazeError
-from dehaze.imageio import LUMA_WEIGHTS, pil_to_array
+from dehaze.imageio import pil_to_array
 
 ColorMode = Literal["gray", "luminance", "per-channel"]
 COLOR_MODES: tuple[str, ...] = ("gray", "luminance", "per-channel")
@@ -186,12 +187,6 @@ def tiled_apply(
     return output
 
 
-def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor:
-    """N×3×H×W → N×1×H×W BT.601 luma."""
-    weights = rgb.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
-    return (rgb * weights).sum(dim=1, keepdim=True)
-
-
 class Dehazer:
     """Dehaze images of any size with a trained generator.
 
@@ -278,14 +273,14 @@ class Dehazer:
         """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W."""
         if self.channels == 3:
             result = self.dehaze_tensor(rgb)
-            return rgb_to_luma(result) if self.color == "gray" else result
+            return luminance(result) if self.color == "gray" else result
         if self.color == "gray":
-            return self.dehaze_tensor(rgb_to_luma(rgb))
+            return self.dehaze_tensor(luminance(rgb))
         if self.color == "per-channel":
             return self.dehaze_tensor(rgb.transpose(0, 1)).transpose(0, 1)
         # Full-range BT.601 YCbCr is linear: Cb ∝ B − Y and Cr ∝ R − Y stay fixed exactly when R, G and B all
         # move by the change of Y, so this equals dehazing Y and converting (Y', Cb, Cr) back, without the copies.
-        luma = rgb_to_luma(rgb)
+        luma = luminance(rgb)
         return (rgb + (self.dehaze_tensor(luma) - luma)).clamp_(0.0, 1.0)
 
     def dehaze_array(self, image: np.ndarray) -> np.ndarray:
@@ -309,7 +304,7 @@ class Dehazer:
             if tensor.shape[1] == 3:
                 result = self._dehaze_colour(tensor)
             elif self.channels == 3:
-                result = rgb_to_luma(self.dehaze_tensor(tensor.expand(1, 3, -1, -1)))
+                result = luminance(self.dehaze_tensor(tensor.expand(1, 3, -1, -1)))
             else:
                 result = self.dehaze_tensor(tensor)
             output = np.ascontiguousarray(result[0].permute(1, 2, 0).numpy())
