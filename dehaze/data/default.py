@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from dehaze.cache import cache_dir
 from dehaze.errors import DehazeError
 from dehaze.haze import HazeRanges
 from dehaze.synth import MANIFEST_NAME, SynthConfig, synthesize_pairs
@@ -38,14 +39,6 @@ SAMPLE_PHOTOS = (
     "text.png",
 )
 DEFAULT_SYNTH = SynthConfig(ranges=HazeRanges(), seed=0, crop=128, per_image=8, variants=3, progress=False)
-
-
-def cache_dir() -> Path:
-    """``$DEHAZE_CACHE``, else ``$XDG_CACHE_HOME/dehaze``, else ``~/.cache/dehaze``."""
-    if os.environ.get("DEHAZE_CACHE"):
-        return Path(os.environ["DEHAZE_CACHE"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "dehaze"
 
 
 def sample_photo_paths() -> list[Path]:

