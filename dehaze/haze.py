@@ -21,6 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from dehaze.errors import DehazeError
+from dehaze.imageio import LUMA_WEIGHTS
 
 RESIDE_BETA = (0.6, 1.8)
 RESIDE_AIRLIGHT = (0.7, 1.0)
@@ -68,7 +69,7 @@ def _standardise(values: np.ndarray) -> np.ndarray:
 def _luminance(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 3:
-        image = image.mean(axis=2) if image.shape[2] != 3 else image @ np.array([0.299, 0.587, 0.114], np.float32)
+        image = image.mean(axis=2) if image.shape[2] != 3 else image @ LUMA_WEIGHTS
     return image
 
 
