@@ -20,7 +20,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -29,6 +28,7 @@ from dehaze.config import ModelConfig
 from dehaze.dcp import luminance
 from dehaze.errors import DehazeError
 from dehaze.imageio import pil_to_array
+from dehaze.models.unet import pad_to_multiple
 
 ColorMode = Literal["gray", "luminance", "per-channel"]
 COLOR_MODES: tuple[str, ...] = ("gray", "luminance", "per-channel")
@@ -61,20 +61,6 @@ def fuse_conv_batchnorm(model: nn.Module) -> nn.Module:
                     module[index] = fuse_conv_bn_eval(conv, norm)
                     module[index + 1] = nn.Identity()
     return fused
-
-
-def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """Pad N×C×H×W (centred; reflect, or replicate when too small) to multiples of ``multiple``.
-
-    Same rule as the U-Net's own padding. Returns the padded tensor and the (top, left) offsets of the image.
-    """
-    height, width = image.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    if pad_h == 0 and pad_w == 0:
-        return image, 0, 0
-    pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
-    mode = "reflect" if max(pads[0], pads[1]) < width and max(pads[2], pads[3]) < height else "replicate"
-    return F.pad(image, pads, mode=mode), pads[2], pads[0]
 
 
 def tile_starts(length: int, tile: int, step: int, multiple: int = 1) -> list[int]:

@@ -33,6 +33,20 @@ def straight_through_clamp(x: torch.Tensor, low: float = 0.0, high: float = 1.0)
     return x + (x.clamp(low, high) - x).detach()
 
 
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    """Pad N×C×H×W (centred; reflect, or replicate when too small) to multiples of ``multiple``.
+
+    Returns the padded tensor and the (top, left) offsets of the image inside it.
+    """
+    height, width = image.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h == 0 and pad_w == 0:
+        return image, 0, 0
+    pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
+    mode = "reflect" if max(pads[0], pads[1]) < width and max(pads[2], pads[3]) < height else "replicate"
+    return F.pad(image, pads, mode=mode), pads[2], pads[0]
+
+
 HEADS = ("image", "asm")
 T_MIN = 0.05  # lowest transmission the "asm" head can predict
 
@@ -100,20 +114,11 @@ class UNetGenerator(nn.Module):
         """Input sizes are padded internally to a multiple of this."""
         return 2**self.depth
 
-    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
-        height, width = x.shape[-2:]
-        pad_h, pad_w = -height % self.multiple, -width % self.multiple
-        pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
-        if pad_h == 0 and pad_w == 0:
-            return x, pads
-        mode = "reflect" if max(pads[0], pads[1]) < width and max(pads[2], pads[3]) < height else "replicate"
-        return F.pad(x, pads, mode=mode), pads
-
     def forward(self, hazy: torch.Tensor) -> torch.Tensor:
         if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
             raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
         height, width = hazy.shape[-2:]
-        x, (left, _, top, _) = self._pad(hazy)
+        x, top, left = pad_to_multiple(hazy, self.multiple)
         x = self.stem(x)
         skips = []
         for down in self.down:
