@@ -29,7 +29,7 @@ from dehaze.data.pairing import find_pairs
 from dehaze.errors import DehazeError
 from dehaze.inference import Dehazer
 from dehaze.losses import AdversarialLoss
-from dehaze.metrics.evaluate import evaluate_pairs
+from dehaze.metrics.evaluate import clean_reference, evaluate_pairs
 from dehaze.metrics.fid import load_inception
 from dehaze.models.build import build_critic, build_generator
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
@@ -416,14 +416,12 @@ def evaluate_run(run_dir: Path, config: Config, splits: DataSplits, device: torc
     checkpoint = run_dir / BEST
     dehazer = Dehazer.from_checkpoint(checkpoint, device=str(device))
     use_fid = config.train.fid
-    inception = None
-    if use_fid:
-        inception = load_inception(device=str(device))
+    inception = load_inception(device=str(device)) if use_fid else None
+    reference = clean_reference(pairs, inception, channels) if use_fid else None  # shared by both rows
+    common = {"channels": channels, "fid": use_fid, "inception": inception, "reference": reference}
     rows = {
-        "hazy input": evaluate_pairs(None, pairs, channels=channels, fid=use_fid, inception=inception),
-        "dehaze (best)": evaluate_pairs(
-            dehazer.dehaze_array, pairs, channels=channels, fid=use_fid, inception=inception
-        ),
+        "hazy input": evaluate_pairs(None, pairs, **common),
+        "dehaze (best)": evaluate_pairs(dehazer.dehaze_array, pairs, **common),
     }
     result = {"split": split_name, "pairs": len(pairs), "checkpoint": str(checkpoint), "results": rows}
     atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=2, default=float))
