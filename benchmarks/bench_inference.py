@@ -31,7 +31,9 @@ from PIL import Image
 from skimage import data
 from skimage.transform import resize
 
-from dehaze.checkpoint import atomic_write_text, default_checkpoint_path, load_generator, save_generator
+from dehaze.atomic import atomic_write_text
+from dehaze.checkpoint import default_checkpoint_path, load_generator, save_generator
+from dehaze.color import luminance_array
 from dehaze.config import ModelConfig
 from dehaze.dcp import dark_channel_prior
 from dehaze.haze import add_haze
@@ -45,7 +47,7 @@ def hazy_photo(height: int, width: int, channels: int) -> np.ndarray:
     """A real photo (scikit-image's astronaut) resized, with haze growing across the frame."""
     clean = resize(data.astronaut(), (height, width), order=1).astype(np.float32)
     if channels == 1:
-        clean = clean @ np.array([0.299, 0.587, 0.114], np.float32)
+        clean = luminance_array(clean)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     depth = 0.6 * xs / max(width - 1, 1) + 0.4 * ys / max(height - 1, 1)
     return add_haze(clean, depth, beta=1.2, airlight=0.9)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from dehaze.config import Config
+from dehaze.device import resolve_device
 from dehaze.train.distributed import DistContext
 from dehaze.train.trainer import Trainer
 
@@ -32,7 +33,7 @@ def time_interleaved(
         trainers = {}
         for name, config in configs.items():
             tmp = stack.enter_context(tempfile.TemporaryDirectory())
-            trainers[name] = Trainer(config, Path(tmp), DistContext())
+            trainers[name] = Trainer(config, Path(tmp), DistContext(), resolve_device(config.train.device))
         device = next(iter(trainers.values())).device
         hazy, clean = (t.to(device) for t in batch)
         times: dict[str, list[float]] = {name: [] for name in trainers}

@@ -9,13 +9,20 @@ from typing import Any
 
 import yaml
 
-from dehaze.errors import DehazeError
+from dehaze.atomic import atomic_write_text
+from dehaze.errors import ConfigError, DehazeError
 
 
 @dataclass
 class ModelConfig:
-    """U-Net generator."""
+    """Generator: ``arch="guided"`` (whole-scene, low-resolution view, default) or ``"unet"`` (the ablation's U-Net).
 
+    ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``, ``view_size``,
+    ``prior_patch``, ``guide_radius``, ``guide_eps`` are options of the guided generator (``in_channels`` is its
+    channel count).
+    """
+
+    arch: str = "guided"
     in_channels: int = 1
     out_channels: int = 1
     base_width: int = 8
@@ -23,6 +30,71 @@ class ModelConfig:
     residual: bool = True
     norm: str = "batch"
     head: str = "image"
+    width: int = 32
+    view_size: int = 48
+    prior_patch: int = 5
+    guide_radius: int = 1
+    guide_eps: float = 1e-3
+
+
+# Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a
+# config or checkpoint from elsewhere cannot ask for an absurd model. Ranges are inclusive and far above any useful
+# size, yet keep the largest model allowed below about 200 MB of weights.
+MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
+    "arch": ("guided", "unet"),
+    "in_channels": (1, 3),
+    "out_channels": (1, 3),
+    "residual": (True, False),
+    "norm": ("batch", "instance", "none"),
+    "head": ("image", "asm"),
+}
+MODEL_RANGES: dict[str, tuple[float, float]] = {
+    "base_width": (1, 64),
+    "depth": (1, 6),
+    "width": (1, 128),
+    "view_size": (4, 1024),
+    "prior_patch": (1, 63),  # and odd
+    "guide_radius": (0, 64),
+    "guide_eps": (1e-9, 1.0),
+}
+
+
+def _model_field_error(name: str, value: Any, expected: type) -> str | None:
+    """Why ``value`` is not allowed for ``ModelConfig.<name>`` (whose default has type ``expected``), or None."""
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    kinds = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    type_ok = {bool: isinstance(value, bool), int: is_number and isinstance(value, int), float: is_number}
+    if not type_ok.get(expected, isinstance(value, expected)):
+        return f"model.{name}: expected {kinds.get(expected, expected.__name__)}, got {shown}"
+    if name in MODEL_CHOICES and value not in MODEL_CHOICES[name]:
+        allowed = ", ".join(str(choice) for choice in MODEL_CHOICES[name])
+        return f"model.{name}: {shown} is not one of {allowed}"
+    if name in MODEL_RANGES:
+        low, high = MODEL_RANGES[name]
+        if not low <= value <= high:  # also False for NaN
+            return f"model.{name}: {shown} is outside the allowed range [{low:g}, {high:g}]"
+    return None
+
+
+def validate_model_config(cfg: ModelConfig) -> None:
+    """Check types, ranges (``MODEL_CHOICES``, ``MODEL_RANGES``) and cross-field rules of a generator config.
+
+    Raises :class:`~dehaze.errors.ConfigError` (a ``DehazeError`` and a ``ValueError``) naming the field and what
+    is allowed; cheap, and meant to run before any model is allocated.
+    """
+    defaults = ModelConfig()
+    for item in dataclasses.fields(ModelConfig):
+        problem = _model_field_error(item.name, getattr(cfg, item.name), type(getattr(defaults, item.name)))
+        if problem:
+            raise ConfigError(problem)
+    if cfg.prior_patch % 2 == 0:
+        raise ConfigError(f"model.prior_patch: must be odd, got {cfg.prior_patch}")
+    if cfg.in_channels != cfg.out_channels and (cfg.arch == "guided" or cfg.head == "asm"):
+        raise ConfigError(
+            f"model.in_channels ({cfg.in_channels}) must equal model.out_channels ({cfg.out_channels}) for "
+            + ("the guided generator" if cfg.arch == "guided" else "the U-Net's asm head")
+        )
 
 
 @dataclass
@@ -59,6 +131,7 @@ class TrainConfig:
     """Data, optimisation and logging."""
 
     data: str | None = None
+    clean_data: str | None = None
     val_data: str | None = None
     test_data: str | None = None
     device: str = "auto"
@@ -67,6 +140,9 @@ class TrainConfig:
     patch_size: int = 64
     lr_generator: float = 2e-4
     lr_critic: float = 2e-4
+    lr_schedule: str = "cosine"
+    warmup_steps: int = 100
+    ema_decay: float = 0.999
     betas: tuple[float, float] = (0.5, 0.999)
     seed: int = 0
     num_workers: int = 2
@@ -107,8 +183,6 @@ class Config:
         return config
 
     def save(self, path: Path) -> None:
-        from dehaze.checkpoint import atomic_write_text
-
         atomic_write_text(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod

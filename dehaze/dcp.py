@@ -11,11 +11,11 @@ over the part of the window inside the image.
 
 from __future__ import annotations
 
-import kornia
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dehaze.color import luminance
 from dehaze.errors import DehazeError
 
 
@@ -102,11 +102,6 @@ def guided_filter(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: f
     a = covariance / (variance + eps)
     b = mean_source - a * mean_guide
     return box_mean(a, radius) * guide + box_mean(b, radius)
-
-
-def luminance(image: torch.Tensor) -> torch.Tensor:
-    """BT.601 luma of an N×3×H×W image via kornia (N×1×H×W images are returned as they are)."""
-    return image if image.shape[1] == 1 else kornia.color.rgb_to_grayscale(image)
 
 
 def dark_channel_prior_tensor(

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from dehaze.color import luminance_array
 from dehaze.errors import DehazeError
-from dehaze.imageio import LUMA_WEIGHTS
 
 RESIDE_BETA = (0.6, 1.8)
 RESIDE_AIRLIGHT = (0.7, 1.0)
@@ -47,11 +47,17 @@ def _per_pixel(map_hw: np.ndarray, image: np.ndarray) -> np.ndarray:
     return map_hw
 
 
-def add_haze(clean: np.ndarray, depth: np.ndarray, beta: float, airlight: float) -> np.ndarray:
-    """Hazy image I = J·t + A·(1 − t) for a clean image J (H×W or H×W×C) and an H×W depth map."""
+def add_haze(clean: np.ndarray, depth: np.ndarray, beta: float, airlight: float | np.ndarray) -> np.ndarray:
+    """Hazy image I = J·t + A·(1 − t) for a clean image J (H×W or H×W×C) and an H×W depth map.
+
+    ``airlight`` is one value, or one per channel (a tinted airlight) for an H×W×C image.
+    """
     clean = np.asarray(clean, dtype=np.float32)
     t = _per_pixel(transmission(depth, beta), clean)
-    return (clean * t + np.float32(airlight) * (1.0 - t)).astype(np.float32)
+    light = np.asarray(airlight, dtype=np.float32)
+    if light.ndim == 1 and (clean.ndim != 3 or light.shape[0] != clean.shape[2]):
+        raise ValueError(f"{light.shape[0]} airlight values for an image of shape {clean.shape}")
+    return (clean * t + light * (1.0 - t)).astype(np.float32)
 
 
 def remove_haze(hazy: np.ndarray, t: np.ndarray, airlight: float, t_min: float = 1e-3) -> np.ndarray:
@@ -64,13 +70,6 @@ def remove_haze(hazy: np.ndarray, t: np.ndarray, airlight: float, t_min: float =
 def _standardise(values: np.ndarray) -> np.ndarray:
     std = float(values.std())
     return (values - values.mean()) / std if std > 1e-8 else np.zeros_like(values)
-
-
-def _luminance(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim == 3:
-        image = image.mean(axis=2) if image.shape[2] != 3 else image @ LUMA_WEIGHTS
-    return image
 
 
 def synthetic_depth(height: int, width: int, rng: np.random.Generator, image: np.ndarray | None = None) -> np.ndarray:
@@ -104,7 +103,7 @@ def synthetic_depth(height: int, width: int, rng: np.random.Generator, image: np
 
     size = min(height, width)
     if image is not None:
-        luminance = _luminance(image)
+        luminance = luminance_array(image)
         if luminance.shape != (height, width):
             raise ValueError(f"image of shape {luminance.shape} does not match depth size {height}×{width}")
         structure = ndimage.gaussian_filter(luminance, sigma=max(1.0, 0.02 * size), mode="reflect")
@@ -125,12 +124,20 @@ def normalise_depth(depth: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HazeRanges:
-    """Uniform sampling ranges for β and A; the defaults are those of RESIDE ITS/OTS (see the module notes)."""
+    """Uniform sampling ranges for β, A and the airlight tint; β and A default to RESIDE ITS/OTS (module notes).
+
+    The tint τ makes a colour airlight ``A·(1 − τ, 1, 1 + τ)`` (clipped to [0, 1]): τ > 0 is a blue-grey haze,
+    τ < 0 a yellow-brown one. Gray images ignore it.
+    """
 
     beta: tuple[float, float] = RESIDE_BETA
     airlight: tuple[float, float] = RESIDE_AIRLIGHT
+    tint: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
+        low, high = self.tint
+        if not -1.0 <= low <= high <= 1.0:
+            raise DehazeError(f"tint range must satisfy -1 <= LO <= HI <= 1, got {low} {high}")
         for name, (low, high), limit in (("beta", self.beta, None), ("airlight", self.airlight, 1.0)):
             if not low <= high:
                 raise DehazeError(f"{name} range must be LO <= HI, got {low} {high}")
@@ -141,3 +148,14 @@ class HazeRanges:
     def sample(self, rng: np.random.Generator) -> tuple[float, float]:
         """Draw (beta, airlight)."""
         return float(rng.uniform(*self.beta)), float(rng.uniform(*self.airlight))
+
+    def airlight_per_channel(self, airlight: float, channels: int, rng: np.random.Generator) -> float | np.ndarray:
+        """``airlight`` for a gray image; a tinted RGB airlight (a tint drawn from ``tint``) for a colour one."""
+        if channels != 3:
+            return airlight
+        return tinted_airlight(airlight, float(rng.uniform(*self.tint)))
+
+
+def tinted_airlight(airlight: float, tint: float) -> np.ndarray:
+    """RGB airlight ``A·(1 − τ, 1, 1 + τ)`` clipped to [0, 1]."""
+    return np.clip(np.float32(airlight) * np.array([1.0 - tint, 1.0, 1.0 + tint], dtype=np.float32), 0.0, 1.0)

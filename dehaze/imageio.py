@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from dehaze.checkpoint import atomic_write
+from dehaze.atomic import atomic_write
+from dehaze.color import to_channels
 from dehaze.errors import DehazeError, ImageReadError
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
 )
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _EXIF_ORIENTATION_TAG = 0x0112
 
 
@@ -149,14 +149,6 @@ def _composite_on_white(array: np.ndarray) -> np.ndarray:
     return colour * alpha + (1.0 - alpha)
 
 
-def _to_channels(array: np.ndarray, channels: int) -> np.ndarray:
-    if channels == 1:
-        if array.shape[2] == 3:
-            array = (array @ LUMA_WEIGHTS)[..., None]
-        return array
-    return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
-
-
 def pil_to_array(img: Image.Image) -> np.ndarray:
     """An in-memory Pillow image (any mode, 16-bit included) → float32 H×W×C in [0, 1], C = 1 or 3, alpha
     composited onto white (the same conversion :func:`read_image` applies to decoded files)."""
@@ -189,7 +181,7 @@ def read_image(path: str | Path, channels: int) -> np.ndarray:
             raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from None
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ImageReadError(path, "image has no pixels")
-    array = _to_channels(_composite_on_white(array), channels)
+    array = to_channels(_composite_on_white(array), channels)
     return np.ascontiguousarray(np.clip(array, 0.0, 1.0), dtype=np.float32)
 
 

@@ -24,27 +24,15 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from dehaze.color import luminance
 from dehaze.config import ModelConfig
-from dehaze.dcp import luminance
+from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.imageio import pil_to_array
 from dehaze.models.unet import pad_to_multiple
 
-ColorMode = Literal["gray", "luminance", "per-channel"]
-COLOR_MODES: tuple[str, ...] = ("gray", "luminance", "per-channel")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` → CUDA when available, else CPU; a CUDA request without CUDA is a :class:`DehazeError`."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise DehazeError(f"invalid device '{device}': {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise DehazeError("CUDA was requested but is not available (use --device cpu)")
-    return resolved
+ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
+COLOR_MODES: tuple[str, ...] = ("auto", "gray", "luminance", "per-channel")
 
 
 def fuse_conv_batchnorm(model: nn.Module) -> nn.Module:
@@ -176,7 +164,10 @@ def tiled_apply(
 class Dehazer:
     """Dehaze images of any size with a trained generator.
 
-    Colour modes for a 1-channel model: ``gray`` (colour input is converted to BT.601 luminance; output is gray),
+    ``auto`` (the default): output channels match input channels. A colour image goes through an RGB model (this
+    one, or the ``companion`` that :meth:`from_checkpoint` loads next to the shipped gray model), a gray image
+    through a gray model; with only a gray model, colour images are dehazed per channel.
+    Other colour modes for a 1-channel model: ``gray`` (colour input is converted to BT.601 luminance; output is gray),
     ``luminance`` (dehaze Y of YCbCr and keep Cb/Cr), ``per-channel`` (R, G and B dehazed separately, one batch).
     A 3-channel model takes colour input as it is (gray input is repeated); in ``gray`` mode its output is
     converted to luminance. Gray input always gives gray output. On CUDA the model runs under autocast
@@ -193,7 +184,7 @@ class Dehazer:
         tile: int | None = 1024,
         overlap: int = 32,
         batch_size: int = 4,
-        color: ColorMode = "gray",
+        color: ColorMode = "auto",
         amp: bool = True,
         amp_dtype: torch.dtype = torch.float16,
         fuse: bool = True,
@@ -221,17 +212,23 @@ class Dehazer:
         self.amp = amp and self.device.type == "cuda"
         self.amp_dtype = amp_dtype
         self.multiple = int(getattr(generator, "multiple", 2**model_cfg.depth))
+        self.companion: Dehazer | None = None  # the model for the other channel count, used in ``auto`` mode
 
     @classmethod
     def from_checkpoint(
         cls, path: str | Path | None = None, device: str | torch.device | None = None, **options: object
     ) -> Dehazer:
         """Load a generator checkpoint (``None``: the shipped default model); ``options`` go to the constructor."""
-        from dehaze.checkpoint import load_generator
+        from dehaze.checkpoint import default_checkpoint_path, load_generator
 
         resolved = resolve_device(device)
         generator, model_cfg = load_generator(None if path is None else Path(path), device=resolved)
-        return cls(generator, model_cfg, device=resolved, **options)  # type: ignore[arg-type]
+        dehazer = cls(generator, model_cfg, device=resolved, **options)  # type: ignore[arg-type]
+        rgb_path = default_checkpoint_path(channels=3)
+        if path is None and dehazer.channels == 1 and rgb_path.is_file():
+            rgb_generator, rgb_cfg = load_generator(rgb_path, device=resolved)
+            dehazer.companion = cls(rgb_generator, rgb_cfg, device=resolved, **options)  # type: ignore[arg-type]
+        return dehazer
 
     @property
     def channels(self) -> int:
@@ -242,8 +239,13 @@ class Dehazer:
             return self.generator(batch.contiguous(memory_format=torch.channels_last))
 
     def dehaze_tensor(self, images: torch.Tensor) -> torch.Tensor:
-        """Model-space call: N×C×H×W in [0, 1] (C = the model's channels, CPU) → same shape, tiled, clamped."""
+        """Model-space call: N×C×H×W in [0, 1] (C = the model's channels, CPU) → same shape, tiled, clamped.
+
+        A whole-image generator (the guided one) sees the whole image at once and is never tiled.
+        """
         with torch.inference_mode():
+            if getattr(self.generator, "whole_image", False):
+                return self.generator(images.float().to(self.device)).float().cpu().clamp_(0.0, 1.0)
             result = tiled_apply(
                 self._run_model,
                 images.float(),
@@ -257,6 +259,10 @@ class Dehazer:
 
     def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:
         """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W."""
+        if self.color == "auto" and self.channels == 1:
+            if self.companion is not None and self.companion.channels == 3:
+                return self.companion.dehaze_tensor(rgb)
+            return self.dehaze_tensor(rgb.transpose(0, 1)).transpose(0, 1)
         if self.channels == 3:
             result = self.dehaze_tensor(rgb)
             return luminance(result) if self.color == "gray" else result
@@ -289,6 +295,8 @@ class Dehazer:
             tensor = torch.from_numpy(values).permute(2, 0, 1)[None].clamp(0.0, 1.0)  # a copy: input untouched
             if tensor.shape[1] == 3:
                 result = self._dehaze_colour(tensor)
+            elif self.channels == 3 and self.companion is not None and self.companion.channels == 1:
+                result = self.companion.dehaze_tensor(tensor)
             elif self.channels == 3:
                 result = luminance(self.dehaze_tensor(tensor.expand(1, 3, -1, -1)))
             else:

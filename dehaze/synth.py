@@ -39,13 +39,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dehaze.checkpoint import atomic_write_text
+from dehaze.atomic import atomic_write_text
 from dehaze.errors import DehazeError, ImageReadError
 from dehaze.haze import HazeRanges, add_haze, normalise_depth, synthetic_depth
 from dehaze.imageio import IMAGE_SUFFIXES, list_images, read_image, save_image
+from dehaze.paths import is_within
 
 MANIFEST_NAME = "manifest.csv"
-MANIFEST_COLUMNS = ("hazy", "clean", "beta", "airlight", "source", "depth_source", "crop")
+MANIFEST_COLUMNS = ("hazy", "clean", "beta", "airlight", "source", "depth_source", "crop", "airlight_rgb")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -72,10 +73,6 @@ class SynthConfig:
             raise DehazeError(f"crop size must be >= 1, got {self.crop}")
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or path.is_relative_to(folder)
-
-
 def _check_folders(clean_dir: Path, out_dir: Path, depth_dir: Path | None) -> None:
     if not clean_dir.is_dir():
         raise DehazeError(f"{clean_dir}: clean image folder not found")
@@ -84,9 +81,9 @@ def _check_folders(clean_dir: Path, out_dir: Path, depth_dir: Path | None) -> No
     out, clean = out_dir.resolve(), clean_dir.resolve()
     inputs = [clean] + ([depth_dir.resolve()] if depth_dir is not None else [])
     for folder in inputs:
-        if _inside(out, folder):
+        if is_within(out, folder):
             raise DehazeError(f"output folder {out_dir} must not be {folder} or inside it (an input folder)")
-        if any(_inside(folder, out / sub) for sub in ("hazy", "clean")) or folder == out:
+        if any(is_within(folder, out / sub) for sub in ("hazy", "clean")) or folder == out:
             raise DehazeError(f"input folder {folder} lies where the output of {out_dir} would be written")
 
 
@@ -244,7 +241,8 @@ def _write_pairs(
                 else:
                     raise DehazeError(f"cannot draw {config.variants} distinct (A, beta) pairs from the given ranges")
                 names.add(name)
-                hazy = add_haze(clean, depth[y : y + h, x : x + w], beta, airlight)
+                light = config.ranges.airlight_per_channel(airlight, channels, rng)
+                hazy = add_haze(clean, depth[y : y + h, x : x + w], beta, light)
                 save_image(hazy, out_dir / "hazy" / name)
                 rows.append(
                     {
@@ -255,6 +253,7 @@ def _write_pairs(
                         "source": rel.as_posix(),
                         "depth_source": depth_source,
                         "crop": f"{x} {y} {w} {h}",
+                        "airlight_rgb": " ".join(f"{v:.4f}" for v in np.atleast_1d(light)),
                     }
                 )
     return rows

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dehaze.metrics.fid import HUB_WEIGHTS_NAME, export_pytorch_fid_weights, load_inception
+from dehaze.metrics.inception import HUB_WEIGHTS_NAME, export_pytorch_fid_weights, load_inception
 
 TOLERANCE = 0.01
 

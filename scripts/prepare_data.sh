@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Synthesise the train / val / held-out test sets used for the shipped model and the benchmarks.
+# Clean training photos and the fixed val / held-out test pairs used for the shipped models and the benchmarks.
 #   bash scripts/prepare_data.sh [SHARED_DATA (default ../shared/data)] [OUT (default runs/data)]
-# train: BSD400 minus its last 40 photos, 4 haze variants per photo, β 0.2–2.6 and A 0.5–1.0 (wider than the
-#        RESIDE-like defaults, so the shipped model covers thin to very dense haze and dim airlight)
-# val:   Set12, default haze
-# test:  the 40 held-out BSD photos + Set12: photos and depth layouts never seen in training, β 0.4–2.4 and
-#        A 0.55–0.95 (not the training defaults), another seed
+# Gray (bsd400 + set12):
+#   sources/bsd360      BSD400 minus its last 40 photos: the clean photos training hazes on the fly
+#   val                 Set12, default haze
+#   test                the 40 held-out BSD photos + Set12: photos and depth layouts never seen in training,
+#                       β 0.4–2.4 and A 0.55–0.95 (not the training ranges), another seed
+#   train               (for the pair-based U-Net only) BSD360 × 4 haze variants, β 0.2–2.6, A 0.5–1.0
+# Colour (cbsd432; bsd400 holds gray copies of the same scenes, so nothing colour is validated on bsd400):
+#   sources/cbsd392     CBSD432 minus its last 40 photos (sorted by name): colour training photos
+#   color_val           the next-to-last 12 of the 40 held-out photos, default haze, grey airlight
+#   color_test          the last 28 held-out photos, β 0.4–2.4, A 0.55–0.95, tint −0.12…0.12, another seed
 set -euo pipefail
 SHARED="${1:-../shared/data}"
 OUT="${2:-runs/data}"
-mkdir -p "$OUT/sources/bsd360" "$OUT/sources/bsd_holdout40" "$OUT/sources/test_photos"
+mkdir -p "$OUT/sources/bsd360" "$OUT/sources/bsd_holdout40" "$OUT/sources/test_photos" \
+         "$OUT/sources/cbsd392" "$OUT/sources/cbsd_val12" "$OUT/sources/cbsd_test28"
 mapfile -t photos < <(find "$SHARED/bsd400" -maxdepth 1 -type f -name '*.png' | sort)
 for i in "${!photos[@]}"; do
   if (( i < ${#photos[@]} - 40 )); then dest="$OUT/sources/bsd360"; else dest="$OUT/sources/bsd_holdout40"; fi
@@ -17,7 +23,16 @@ for i in "${!photos[@]}"; do
   (( i >= ${#photos[@]} - 40 )) && ln -sf "$(realpath "${photos[$i]}")" "$OUT/sources/test_photos/bsd_$(basename "${photos[$i]}")"
 done
 for f in "$SHARED"/set12/*.png; do ln -sf "$(realpath "$f")" "$OUT/sources/test_photos/set12_$(basename "$f")"; done
-dehaze-synth "$OUT/sources/bsd360" "$OUT/train" --variants 4 --beta 0.2 2.6 --airlight 0.5 1.0 --seed 1 --overwrite --quiet
+mapfile -t colour < <(find "$SHARED/cbsd432" -maxdepth 1 -type f | sort)
+n=${#colour[@]}
+for i in "${!colour[@]}"; do
+  if (( i < n - 40 )); then dest=cbsd392; elif (( i < n - 28 )); then dest=cbsd_val12; else dest=cbsd_test28; fi
+  ln -sf "$(realpath "${colour[$i]}")" "$OUT/sources/$dest/"
+done
 dehaze-synth "$SHARED/set12" "$OUT/val" --seed 2 --overwrite --quiet
 dehaze-synth "$OUT/sources/test_photos" "$OUT/test" --beta 0.4 2.4 --airlight 0.55 0.95 --seed 3 --overwrite --quiet
-echo "pairs: train $(ls "$OUT/train/hazy" | wc -l), val $(ls "$OUT/val/hazy" | wc -l), test $(ls "$OUT/test/hazy" | wc -l)"
+dehaze-synth "$OUT/sources/bsd360" "$OUT/train" --variants 4 --beta 0.2 2.6 --airlight 0.5 1.0 --seed 1 --overwrite --quiet
+dehaze-synth "$OUT/sources/cbsd_val12" "$OUT/color_val" --color --seed 4 --overwrite --quiet
+dehaze-synth "$OUT/sources/cbsd_test28" "$OUT/color_test" --color --beta 0.4 2.4 --airlight 0.55 0.95 \
+  --tint -0.12 0.12 --seed 5 --overwrite --quiet
+for d in val test train color_val color_test; do echo "$d: $(ls "$OUT/$d/hazy" | wc -l) pairs"; done

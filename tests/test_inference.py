@@ -17,7 +17,7 @@ from dehaze.errors import DehazeError
 from dehaze.inference import Dehazer, blend_windows, fuse_conv_batchnorm, tile_starts, tiled_apply
 from dehaze.models.build import build_generator
 
-TINY = ModelConfig(base_width=4, depth=2)
+TINY = ModelConfig(arch="unet", base_width=4, depth=2)
 
 
 def tiny_generator(cfg: ModelConfig = TINY, seed: int = 0) -> nn.Module:
@@ -132,7 +132,7 @@ def test_tiled_dehazer_matches_whole_image_dehazer() -> None:
 
 def test_gray_mode_dehazes_the_luminance() -> None:
     rgb = random_image((20, 30, 3))
-    dehazer = Dehazer(tiny_generator(), TINY, device="cpu")
+    dehazer = Dehazer(tiny_generator(), TINY, device="cpu", color="gray")
     result = dehazer(rgb)
     assert result.shape == (20, 30, 1)
     luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -166,7 +166,7 @@ def test_per_channel_mode_dehazes_each_channel_like_a_gray_image() -> None:
 
 
 def test_three_channel_model_takes_colour_directly() -> None:
-    cfg = ModelConfig(in_channels=3, out_channels=3, base_width=4, depth=2)
+    cfg = ModelConfig(arch="unet", in_channels=3, out_channels=3, base_width=4, depth=2)
     rgb = random_image((19, 26, 3))
     assert Dehazer(tiny_generator(cfg), cfg, device="cpu", color="per-channel")(rgb).shape == (19, 26, 3)
     assert Dehazer(tiny_generator(cfg), cfg, device="cpu", color="gray")(rgb).shape == (19, 26, 1)
@@ -185,7 +185,9 @@ def test_python_api_on_pil_images(checkpoint: Path) -> None:
     dehazer = PublicDehazer.from_checkpoint(checkpoint, device="cpu")
     rgb = Image.fromarray((random_image((23, 37, 3)) * 255).astype(np.uint8))
     out = dehazer(rgb)
-    assert isinstance(out, Image.Image) and out.mode == "L" and out.size == rgb.size
+    assert isinstance(out, Image.Image) and out.mode == "RGB" and out.size == rgb.size  # auto: colour stays colour
+    gray = PublicDehazer.from_checkpoint(checkpoint, device="cpu", color="gray")(rgb)
+    assert gray.mode == "L" and gray.size == rgb.size
     colour = PublicDehazer.from_checkpoint(checkpoint, device="cpu", color="luminance")(rgb)
     assert colour.mode == "RGB" and colour.size == rgb.size
     sixteen = Image.fromarray((random_image((30, 20)) * 65535).astype(np.uint16))
@@ -210,3 +212,39 @@ def test_bad_options_are_user_errors() -> None:
         Dehazer(tiny_generator(), TINY, device="cpu", tile=32, overlap=32)
     with pytest.raises(DehazeError, match="shape"):
         Dehazer(tiny_generator(), TINY, device="cpu")(np.zeros((4, 4, 2), np.float32))
+
+
+RGB_TINY = ModelConfig(in_channels=3, out_channels=3, width=4, view_size=16)
+GRAY_TINY = ModelConfig(width=4, view_size=16)
+
+
+def test_auto_mode_with_a_gray_model_keeps_colour_by_dehazing_each_channel() -> None:
+    rgb = random_image((21, 34, 3))
+    auto = Dehazer(tiny_generator(), TINY, device="cpu")  # auto is the default
+    per_channel = Dehazer(tiny_generator(), TINY, device="cpu", color="per-channel")
+    np.testing.assert_allclose(auto(rgb), per_channel(rgb), atol=1e-6)
+    assert auto(rgb[..., 0]).shape == (21, 34)
+
+
+def test_auto_mode_sends_colour_to_the_rgb_model_and_gray_to_the_gray_model(tmp_path: Path, monkeypatch) -> None:
+    torch.manual_seed(0)
+    gray_model, rgb_model = build_generator(GRAY_TINY), build_generator(RGB_TINY)
+    save_generator(gray_model, GRAY_TINY, tmp_path / "gray.safetensors")
+    save_generator(rgb_model, RGB_TINY, tmp_path / "rgb.safetensors")
+    monkeypatch.setenv("DEHAZE_CHECKPOINT", str(tmp_path / "gray.safetensors"))
+    monkeypatch.setenv("DEHAZE_RGB_CHECKPOINT", str(tmp_path / "rgb.safetensors"))
+    dehazer = Dehazer.from_checkpoint(None, device="cpu")
+    assert dehazer.channels == 1 and dehazer.companion is not None and dehazer.companion.channels == 3
+    rgb, gray = random_image((40, 52, 3)), random_image((40, 52))
+    colour_out, gray_out = dehazer(rgb), dehazer(gray)
+    assert colour_out.shape == rgb.shape and gray_out.shape == gray.shape
+    rgb_only = Dehazer(rgb_model, RGB_TINY, device="cpu")
+    gray_only = Dehazer(gray_model, GRAY_TINY, device="cpu")
+    np.testing.assert_allclose(colour_out, rgb_only(rgb), atol=1e-6)
+    np.testing.assert_allclose(gray_out, gray_only(gray), atol=1e-6)
+
+
+def test_rgb_model_alone_gives_gray_out_for_gray_in() -> None:
+    dehazer = Dehazer(build_generator(RGB_TINY), RGB_TINY, device="cpu")
+    assert dehazer(random_image((30, 20))).shape == (30, 20)
+    assert dehazer(random_image((30, 20, 3))).shape == (30, 20, 3)

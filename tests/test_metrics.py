@@ -54,6 +54,50 @@ def test_ssim_identical_is_one_and_noise_lowers_it() -> None:
     assert ssim(noisy, image) < 0.9
 
 
+def _skimage_pair(channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """A real photo crop (scikit-image's camera / astronaut) and a hazed, blurred, noisy copy: H×W×C float64."""
+    from scipy.ndimage import gaussian_filter
+    from skimage import data
+
+    clean = (data.camera()[None] if channels == 1 else data.astronaut().transpose(2, 0, 1))[:, 100:196, 120:248]
+    clean = clean.astype(np.float64) / 255.0
+    hazy = 0.7 * gaussian_filter(clean, sigma=(0, 1.0, 1.0)) + 0.3 * 0.85
+    noise = np.random.default_rng(0).normal(0.0, 0.03, clean.shape)
+    return clean.transpose(1, 2, 0), np.clip(hazy + noise, 0.0, 1.0).transpose(1, 2, 0)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_ssim_matches_scikit_image(channels: int) -> None:
+    from skimage.metrics import structural_similarity
+
+    clean, hazy = _skimage_pair(channels)
+    expected = structural_similarity(
+        hazy,
+        clean,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+        channel_axis=2,
+    )
+    assert 0.2 < expected < 0.9
+    for dtype in (torch.float64, torch.float32):
+        ours = ssim(
+            torch.from_numpy(hazy).permute(2, 0, 1).to(dtype), torch.from_numpy(clean).permute(2, 0, 1).to(dtype)
+        )
+        assert ours == pytest.approx(expected, abs=1e-6)
+
+
+def test_ssim_batch_is_the_mean_and_small_images_shrink_the_window() -> None:
+    clean, hazy = (torch.from_numpy(x).permute(2, 0, 1).float() for x in _skimage_pair(3))
+    pair_values = [ssim(hazy, clean), ssim(clean, clean)]
+    assert ssim(torch.stack([hazy, clean]), torch.stack([clean, clean])) == pytest.approx(np.mean(pair_values))
+    for size in [(7, 9), (10, 30), (1, 5)]:
+        tiny_a, tiny_b = _image(4, size, channels=3), _image(5, size, channels=3)
+        assert ssim(tiny_a, tiny_a.clone()) == pytest.approx(1.0, abs=1e-6)
+        assert -1.0 <= ssim(tiny_a, tiny_b) < 1.0
+
+
 def test_spectral_distance_identical_is_zero_and_scaling_is_log4() -> None:
     image = _image(3)
     assert spectral_distance(image, image.clone()) == 0.0

@@ -6,7 +6,7 @@ from torch import nn
 
 from dehaze.config import CriticConfig, ModelConfig
 from dehaze.losses import AdversarialLoss, r1_penalty
-from dehaze.models import CriticOutput, DualCritic, FrequencyCritic, PatchCritic, UNetGenerator
+from dehaze.models import CriticOutput, DualCritic, FrequencyCritic, GuidedGenerator, PatchCritic, UNetGenerator
 from dehaze.models.build import build_critic, build_generator
 from dehaze.models.frequency_critic import band_channels
 from dehaze.models.unet import straight_through_clamp
@@ -21,10 +21,18 @@ def _no_max_pool(module: nn.Module) -> bool:
     return not any(isinstance(m, nn.MaxPool2d | nn.AdaptiveMaxPool2d | nn.MaxPool1d) for m in module.modules())
 
 
-def test_default_generator_is_light_and_has_no_max_pool() -> None:
+def test_default_generator_is_the_light_whole_scene_one() -> None:
     generator = build_generator(ModelConfig())
     params = sum(p.numel() for p in generator.parameters())
-    assert 200_000 <= params <= 1_500_000  # CPU-sized: fast inference, well under 20 MB on disk
+    assert isinstance(generator, GuidedGenerator)
+    assert 100_000 <= params <= 1_500_000  # CPU-sized: fast inference, well under 20 MB on disk
+    assert _no_max_pool(generator)
+
+
+def test_unet_generator_is_light_and_has_no_max_pool() -> None:
+    generator = build_generator(ModelConfig(arch="unet"))
+    params = sum(p.numel() for p in generator.parameters())
+    assert 200_000 <= params <= 1_500_000
     assert _no_max_pool(generator)
     assert not any(isinstance(m, nn.InstanceNorm2d | nn.GroupNorm) for m in generator.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in generator.modules())
@@ -159,16 +167,19 @@ def test_dual_critic_validates_weight_and_parts() -> None:
 
 
 def test_build_generator_follows_config() -> None:
-    generator = build_generator(ModelConfig(in_channels=3, out_channels=3, base_width=4, depth=2, norm="none"))
+    generator = build_generator(
+        ModelConfig(arch="unet", in_channels=3, out_channels=3, base_width=4, depth=2, norm="none")
+    )
     assert generator.in_channels == 3 and generator.depth == 2 and generator.residual
     assert not any(isinstance(m, nn.BatchNorm2d) for m in generator.modules())
 
 
+@pytest.mark.parametrize("arch", ["guided", "unet"])
 @pytest.mark.parametrize("kind", ["lsgan", "vanilla", "hinge"])
-def test_frequency_only_critic_gives_generator_finite_nonzero_gradients(kind: str) -> None:
+def test_frequency_only_critic_gives_generator_finite_nonzero_gradients(kind: str, arch: str) -> None:
     """THE key test: with λ = 0 the generator learns through the FFT path alone (no L1, no spatial critic)."""
     torch.manual_seed(0)
-    generator = build_generator(ModelConfig())
+    generator = build_generator(ModelConfig(arch=arch))
     critic = build_critic(CriticConfig(spatial_weight=0.0), channels=1)
     hazy = _images(4, 1, 32, 32)
     loss = AdversarialLoss(kind).generator(critic(hazy, generator(hazy)).logits)

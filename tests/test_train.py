@@ -14,43 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_TRAIN_ARGS
 from PIL import Image
 from safetensors.torch import load_file
 
 from dehaze.cli.train import main as train_main
 
-TINY = [
-    "--set",
-    "model.base_width=4",
-    "--set",
-    "model.depth=2",
-    "--set",
-    "critic.spatial_width=4",
-    "--set",
-    "critic.frequency_width=4",
-    "--set",
-    "critic.spatial_layers=2",
-    "--set",
-    "train.num_workers=0",
-    "--set",
-    "train.log_every=1",
-    "--set",
-    "train.sample_every=2",
-    "--set",
-    "train.val_every=2",
-    "--set",
-    "train.checkpoint_every=1",
-    "--set",
-    "train.val_max_images=2",
-    "--set",
-    "train.test_fraction=0.3",
-    "--batch-size",
-    "2",
-    "--patch-size",
-    "16",
-    "--device",
-    "cpu",
-]
+TINY = TINY_TRAIN_ARGS
 
 
 def make_pairs(root: Path, count: int = 10, size: int = 24, seed: int = 0) -> Path:

@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from dehaze.checkpoint import atomic_write_text
+from dehaze.atomic import atomic_write_text
 from dehaze.cli.common import EXIT_OK, run_cli
+from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.metrics.evaluate import format_value
-
-HAZY_ROW = "hazy input"
-DCP_ROW = "dark channel prior"
-COLUMNS = (("psnr", "PSNR", 2), ("ssim", "SSIM", 4), ("fid", "FID", 2), ("spectral_distance", "SpecDist", 4))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,14 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _device(name: str | None) -> str:
-    if name is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DehazeError(f"--device {name}: CUDA is not available")
-    return name
-
-
 def paired_files(files_a: list[Path], root_a: Path, files_b: list[Path], root_b: Path) -> list[tuple[Path, Path]]:
     """Files of A and B with the same relative path without suffix (``x/img.png`` ↔ ``x/img.jpg``)."""
     index_b = {p.relative_to(root_b).with_suffix(""): p for p in files_b}
@@ -65,15 +52,14 @@ def paired_files(files_a: list[Path], root_a: Path, files_b: list[Path], root_b:
 
 def compare_folders(args: argparse.Namespace) -> int:
     from dehaze.imageio import read_image, to_tensor
-    from dehaze.metrics.fid import activations, fid_from_activations, folder_images, load_inception
+    from dehaze.metrics.fid import fid_from_folders, folder_images
+    from dehaze.metrics.inception import load_inception
     from dehaze.metrics.quality import psnr, ssim
 
     root_a, root_b = args.folders
     files_a, files_b = folder_images(root_a), folder_images(root_b)
-    model = load_inception(args.fid_weights, _device(args.device))
-    acts_a = activations(files_a, model, args.batch_size, not args.quiet, desc=str(root_a))
-    acts_b = activations(files_b, model, args.batch_size, not args.quiet, desc=str(root_b))
-    fid = fid_from_activations(acts_a, acts_b)
+    model = load_inception(args.fid_weights, str(resolve_device(args.device)))
+    fid = fid_from_folders(root_a, root_b, model=model, batch_size=args.batch_size, progress=not args.quiet)
     print(f"FID: {format_value(fid, 4)}  ({len(files_a)} images in {root_a}, {len(files_b)} in {root_b})")
     psnrs, ssims, skipped = [], [], 0
     for path_a, path_b in paired_files(files_a, root_a, files_b, root_b):
@@ -95,44 +81,18 @@ def compare_folders(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def format_table(rows: list[dict]) -> str:
-    """Plain-text table of report rows."""
-    name_width = max(len("method"), *(len(r["name"]) for r in rows)) + 2
-    header = f"{'method':<{name_width}}" + "".join(f"{title:>10}" for _, title, _ in COLUMNS) + f"{'images':>8}"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        cells = "".join(f"{format_value(row[key], digits):>10}" for key, _, digits in COLUMNS)
-        lines.append(f"{row['name']:<{name_width}}{cells}{row['count']:>8}")
-    return "\n".join(lines)
-
-
-def format_markdown(rows: list[dict], data: Path) -> str:
-    """Markdown table of report rows."""
-    lines = [
-        f"Test data: `{data}` ({rows[0]['count']} pairs)",
-        "",
-        "| method | " + " | ".join(title for _, title, _ in COLUMNS) + " | images |",
-        "|---|" + "---:|" * (len(COLUMNS) + 1),
-    ]
-    for row in rows:
-        cells = " | ".join(format_value(row[key], digits) for key, _, digits in COLUMNS)
-        lines.append(f"| {row['name']} | {cells} | {row['count']} |")
-    return "\n".join(lines) + "\n"
-
-
-def _json_safe(value: object) -> object:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def checkpoint_label(path: Path) -> str:
-    """Row name: the file stem, prefixed by its run folder for the generic ``best``/``last`` names of a run dir."""
-    return f"{path.parent.name}/{path.stem}" if path.stem in ("best", "last") and path.parent.name else path.stem
-
-
 def report(args: argparse.Namespace) -> int:
     from dehaze.data.pairing import find_pairs
-    from dehaze.metrics.evaluate import clean_reference, evaluate_pairs
-    from dehaze.metrics.fid import load_inception
+    from dehaze.metrics.inception import load_inception
+    from dehaze.metrics.report import (
+        build_report,
+        checkpoint_method,
+        dcp_method,
+        format_markdown,
+        format_table,
+        hazy_method,
+        report_payload,
+    )
 
     if args.max_images is not None and args.max_images < 1:
         raise DehazeError("--max-images must be at least 1")
@@ -141,45 +101,16 @@ def report(args: argparse.Namespace) -> int:
     for checkpoint in args.checkpoint:
         if not checkpoint.is_file():
             raise DehazeError(f"{checkpoint}: checkpoint not found")
-    device = _device(args.device)
+    device = str(resolve_device(args.device))
     pairs = find_pairs(args.data).pairs[: args.max_images]
-    methods: list[tuple[str, str | None, object]] = [(HAZY_ROW, None, None)]
-    if args.dcp:
-        from dehaze.dcp import dark_channel_prior
-
-        methods.append((DCP_ROW, None, dark_channel_prior))
-    for checkpoint in args.checkpoint:
-        methods.append((checkpoint_label(checkpoint), str(checkpoint), None))
+    methods = [hazy_method()] + ([dcp_method()] if args.dcp else [])
+    methods += [checkpoint_method(checkpoint, device) for checkpoint in args.checkpoint]
     use_fid = not args.no_fid
     inception = load_inception(args.fid_weights, device) if use_fid else None
-    progress = not args.quiet
-    reference = clean_reference(pairs, inception, args.channels, args.batch_size, progress) if use_fid else None
-    rows = []
-    for name, checkpoint, function in methods:
-        if checkpoint is not None:
-            from dehaze.inference import Dehazer
-
-            function = Dehazer.from_checkpoint(Path(checkpoint), device=device).dehaze_array
-        metrics = evaluate_pairs(
-            function,
-            pairs,
-            channels=args.channels,
-            fid=use_fid,
-            inception=inception,
-            progress=progress,
-            reference=reference,
-            batch_size=args.batch_size,
-            desc=name,
-        )
-        rows.append({"name": name, "checkpoint": checkpoint, **metrics})
+    rows = build_report(pairs, methods, args.channels, use_fid, inception, args.batch_size, not args.quiet)
     print(format_table(rows))
     if args.out_json:
-        payload = {
-            "data": str(args.data),
-            "pairs": len(pairs),
-            "channels": args.channels,
-            "rows": [{k: _json_safe(v) for k, v in row.items()} for row in rows],
-        }
+        payload = report_payload(rows, args.data, args.channels)
         atomic_write_text(args.out_json, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.out_json}")
     if args.out_md:

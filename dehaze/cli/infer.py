@@ -1,6 +1,6 @@
 """``dehaze-infer``: dehaze image files and folders into a mirrored output tree, safely.
 
-    dehaze-infer INPUT... -o OUT [--checkpoint PATH] [--device cpu|cuda] [--color gray|luminance|per-channel]
+    dehaze-infer INPUT... -o OUT [--checkpoint PATH] [--device cpu|cuda] [--color auto|gray|luminance|per-channel]
                  [--overwrite] [--ext png] [--tile 1024] [--overlap 32] [--batch-size N] [--dcp] [--quiet]
 
 Folders are searched recursively and mirrored under OUT (relative to the folder); a file given directly goes to
@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from dehaze.cli.common import EXIT_OK, EXIT_PARTIAL, run_cli
-from dehaze.errors import DehazeError
+from dehaze.color import is_gray
+from dehaze.errors import DehazeError, WriteError
 from dehaze.inference import COLOR_MODES
+from dehaze.paths import is_within
 
 DehazeFn = Callable[[np.ndarray], np.ndarray]
 
@@ -58,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--color",
         choices=COLOR_MODES,
-        default="gray",
-        help="gray (default): grayscale output; luminance: dehaze Y, keep chroma; per-channel: R, G, B separately",
+        default="auto",
+        help="auto (default): colour in, colour out (the RGB model), gray in, gray out (the gray model); "
+        "gray: grayscale output; luminance: dehaze Y, keep chroma; per-channel: R, G, B separately",
     )
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     parser.add_argument("--ext", default="png", help="output format by suffix (default png)")
@@ -87,10 +90,6 @@ def output_suffix(ext: str) -> str:
     return suffix
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> list[Job]:
     """Map every input image to its output path; refuse any layout that could write over or among the inputs."""
     from dehaze.imageio import list_images
@@ -106,7 +105,7 @@ def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> list[Job]:
         resolved = given.resolve()
         if given.is_dir():
             input_folders.append(resolved)
-            if _is_within(out_dir, resolved):
+            if is_within(out_dir, resolved):
                 raise DehazeError(
                     f"output folder {out_dir} is the input folder {resolved} or inside it; outputs would mix with "
                     "the sources. Choose an output folder outside the input."
@@ -121,7 +120,7 @@ def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> list[Job]:
     input_files = {source for source, _ in sources}
     for job in jobs:
         resolved_output = job.output.resolve()
-        if resolved_output in input_files or any(_is_within(resolved_output, f) for f in input_folders):
+        if resolved_output in input_files or any(is_within(resolved_output, f) for f in input_folders):
             raise DehazeError(
                 f"{job.source}: its output {job.output} would overwrite an input or land inside an input folder; "
                 "choose another output folder"
@@ -148,7 +147,8 @@ def _name_outputs(sources: list[tuple[Path, Path]], out_dir: Path, suffix: str) 
 
 
 def _model_runner(args: argparse.Namespace) -> DehazeFn:
-    from dehaze.inference import Dehazer, resolve_device
+    from dehaze.device import resolve_device
+    from dehaze.inference import Dehazer
 
     device = resolve_device(args.device)
     batch_size = args.batch_size or (4 if device.type == "cuda" else 1)  # CPU: same speed, a quarter of the memory
@@ -171,9 +171,7 @@ def _read(path: Path, color: str) -> np.ndarray:
     if color == "gray":
         return read_image(path, channels=1)
     image = read_image(path, channels=3)
-    if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]):
-        return image[..., :1]
-    return image
+    return image[..., :1] if is_gray(image, tolerance=0.0) else image
 
 
 def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, quiet: bool) -> RunSummary:
@@ -192,6 +190,11 @@ def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, qui
             if result.shape[:2] != image.shape[:2]:
                 raise DehazeError(f"internal error: output size {result.shape[:2]} != input size {image.shape[:2]}")
             save_image(result, job.output)
+        except WriteError as exc:
+            if exc.disk_full:  # every further output would fail the same way: stop, naming the file
+                raise DehazeError(f"{exc}; stopped after {summary.done} new image(s)") from None
+            summary.failures.append((job.source, str(exc)))
+            continue
         except DehazeError as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             summary.failures.append((job.source, reason))

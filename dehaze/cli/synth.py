@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dehaze.errors import DehazeError
+from dehaze.cli.common import EXIT_OK, run_cli
 from dehaze.haze import RESIDE_AIRLIGHT, RESIDE_BETA, HazeRanges
 from dehaze.synth import SynthConfig, read_manifest, synthesize_pairs
 
@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=RESIDE_AIRLIGHT,
         help="atmospheric light range (default: %(default)s, RESIDE)",
     )
+    parser.add_argument(
+        "--tint",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=(0.0, 0.0),
+        help="colour airlight tint τ range, A·(1−τ, 1, 1+τ): τ > 0 blue-grey, τ < 0 yellow-brown; with --color "
+        "(default: %(default)s, grey airlight)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same output (default: 0)")
     parser.add_argument("--crop", type=_positive_int, metavar="SIZE", help="cut SIZE×SIZE patches")
     parser.add_argument("--per-image", type=_positive_int, default=1, metavar="K", help="patches per image with --crop")
@@ -66,44 +75,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.per_image > 1 and args.crop is None:
-        parser.error("--per-image needs --crop SIZE")
+def synthesize(args: argparse.Namespace) -> int:
     skipped: list[str] = []
 
     def report_skip(path: Path, reason: str) -> None:
         skipped.append(f"{path}: {reason}")
         tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)  # keeps the progress bar intact
 
-    try:
-        config = SynthConfig(
-            ranges=HazeRanges(beta=tuple(args.beta), airlight=tuple(args.airlight)),
-            seed=args.seed,
-            crop=args.crop,
-            per_image=args.per_image,
-            variants=args.variants,
-            color=args.color,
-            depth_dir=args.depth,
-            skip_bad=args.skip_bad,
-            overwrite=args.overwrite,
-            progress=not args.quiet,
-        )
-        manifest = synthesize_pairs(args.clean_dir, args.out_dir, config, on_skip=report_skip)
-    except DehazeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    config = SynthConfig(
+        ranges=HazeRanges(beta=tuple(args.beta), airlight=tuple(args.airlight), tint=tuple(args.tint)),
+        seed=args.seed,
+        crop=args.crop,
+        per_image=args.per_image,
+        variants=args.variants,
+        color=args.color,
+        depth_dir=args.depth,
+        skip_bad=args.skip_bad,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    manifest = synthesize_pairs(args.clean_dir, args.out_dir, config, on_skip=report_skip)
     rows = read_manifest(manifest)
     n_clean = len({row["clean"] for row in rows})
     message = f"wrote {len(rows)} hazy/clean pairs ({n_clean} clean images) to {args.out_dir}; manifest {manifest}"
     if skipped:
         message += f"; skipped {len(skipped)} unreadable file(s)"
     print(message)
-    return 0
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.per_image > 1 and args.crop is None:
+        parser.error("--per-image needs --crop SIZE")
+    return run_cli(lambda: synthesize(args))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,7 @@ from pathlib import Path
 from dehaze.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, run_cli
 from dehaze.config import Config, apply_overrides
 from dehaze.errors import DehazeError
-
-CONFIG_NAME = "config.yaml"
+from dehaze.train.run_dir import RunDir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
         "With no --data it trains on pairs synthesised from photos bundled with scikit-image.",
     )
     parser.add_argument("--data", help="root with hazy/ and clean/ (or GT/, gt/, clear/) folders")
+    parser.add_argument(
+        "--clean",
+        help="folder of clean photos: training pairs are made on the fly (new haze every sample); needs --val",
+    )
     parser.add_argument("--val", help="separate validation root (default: split from --data)")
     parser.add_argument("--test", help="separate test root (default: split from --data)")
     parser.add_argument("--out", default="runs/default", help="run directory (default: runs/default)")
@@ -46,13 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
     """Defaults ← run dir config (on resume) ← --config ← flags ← --set."""
-    saved = run_dir / CONFIG_NAME
+    run = RunDir(run_dir)
     if args.resume:
-        if not (run_dir / "last.state.pt").is_file():
-            raise DehazeError(f"{run_dir}: nothing to resume (no last.state.pt); start without --resume")
-        config = Config.load(saved)
+        if not run.state.is_file():
+            raise DehazeError(f"{run_dir}: nothing to resume (no {run.state.name}); start without --resume")
+        config = Config.load(run.config)
     else:
-        if (run_dir / "last.state.pt").exists():
+        if run.holds_run():
             raise DehazeError(f"{run_dir} already holds a training run; use --resume to continue it or another --out")
         config = Config()
     if args.config and args.resume:
@@ -61,6 +64,7 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
         config = Config.load(args.config)
     flags = {
         "train.data": args.data,
+        "train.clean_data": args.clean,
         "train.val_data": args.val,
         "train.test_data": args.test,
         "train.steps": args.steps,
@@ -82,14 +86,11 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
 def train(args: argparse.Namespace) -> int:
     import torch
 
+    from dehaze.data.splits import resolve_splits
+    from dehaze.device import resolve_device
     from dehaze.train.distributed import init_distributed, shutdown
-    from dehaze.train.trainer import (
-        Trainer,
-        evaluate_run,
-        format_metrics_table,
-        resolve_device,
-        resolve_splits,
-    )
+    from dehaze.train.evaluation import evaluate_run, format_run_metrics
+    from dehaze.train.trainer import Trainer
 
     run_dir = Path(args.out)
     config = resolve_config(args, run_dir)
@@ -98,14 +99,14 @@ def train(args: argparse.Namespace) -> int:
     try:
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
-            config.save(run_dir / CONFIG_NAME)
+            config.save(RunDir(run_dir).config)
         log = print if ctx.is_main else (lambda *_: None)
         if device.type == "cpu" and not ctx.enabled:
             log(f"device: cpu ({torch.get_num_threads()} threads)")
         else:
             log(f"device: {device} x{ctx.world_size}")
         splits = resolve_splits(config, log=log)
-        trainer = Trainer(config, run_dir, ctx, resume=args.resume)
+        trainer = Trainer(config, run_dir, ctx, device, resume=args.resume)
         if args.resume:
             log(f"resuming from step {trainer.step} of {config.train.steps}")
         try:
@@ -115,8 +116,8 @@ def train(args: argparse.Namespace) -> int:
         if not finished:
             return EXIT_INTERRUPTED
         if ctx.is_main:
-            result = evaluate_run(run_dir, config, splits, trainer.device)
-            print(format_metrics_table(result))
+            result = evaluate_run(RunDir(run_dir), config, splits, trainer.device)
+            print(format_run_metrics(result))
             print(f"run: {run_dir} (weights: best.safetensors, last.safetensors; metrics.json; loss_curve.png)")
         return EXIT_OK
     finally:

@@ -11,8 +11,10 @@ from tqdm import tqdm
 
 from dehaze.errors import DehazeError
 from dehaze.imageio import read_image, to_tensor
-from dehaze.metrics.fid import ActivationCollector, FidStats, frechet_distance, load_inception
-from dehaze.metrics.quality import psnr, spectral_distance, ssim
+from dehaze.metrics.detectability import FeatureCollector, detectability_from_features
+from dehaze.metrics.fid import ActivationCollector, FidStats, frechet_distance
+from dehaze.metrics.inception import load_inception
+from dehaze.metrics.quality import colour_shift, psnr, spectral_distance, ssim
 
 DehazeFn = Callable[[np.ndarray], np.ndarray]
 
@@ -39,9 +41,12 @@ def evaluate_pairs(
 ) -> dict:
     """Metrics of ``dehaze_fn(hazy)`` against clean images; ``dehaze_fn=None`` scores the hazy input itself.
 
-    Returns ``dict(psnr, ssim, spectral_distance, fid, count)``: the first three are means over images (sizes may
-    differ between pairs; a hazy/clean pair must have the same size), FID is over the whole set (``None`` when
-    ``fid=False``, ``nan`` with a warning for fewer than 2 pairs). ``inception`` is a loaded model (else
+    Returns ``dict(psnr, ssim, spectral_distance, colour_shift, fid, detectability, count, ...)``: PSNR, SSIM,
+    spectral distance and (RGB only, else ``None``) colour shift are means over images (sizes may differ between
+    pairs; a hazy/clean pair must have the same size); FID is over the whole set (``None`` when ``fid=False``,
+    ``nan`` with a warning for fewer than 2 pairs); detectability is the cross-validated accuracy of a spectrum
+    classifier telling outputs from clean images (0.5 = indistinguishable; ``None`` with too few images, see
+    ``detectability_note``). ``inception`` is a loaded model (else
     :func:`load_inception` is called); ``reference`` reuses precomputed clean-set statistics (see
     :func:`clean_reference`).
     """
@@ -50,7 +55,8 @@ def evaluate_pairs(
     model = (inception if inception is not None else load_inception()) if fid else None
     fake = ActivationCollector(model, batch_size) if model is not None else None
     real = ActivationCollector(model, batch_size) if model is not None and reference is None else None
-    scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "spectral_distance": []}
+    scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "spectral_distance": [], "colour_shift": []}
+    fake_spectra, real_spectra = FeatureCollector(), FeatureCollector()
     for hazy_path, clean_path in tqdm(pairs, desc=desc, unit="img", disable=not progress, leave=False):
         hazy = read_image(hazy_path, channels=channels)
         clean = read_image(clean_path, channels=channels)
@@ -59,12 +65,22 @@ def evaluate_pairs(
         scores["psnr"].append(psnr(out_t, clean_t))
         scores["ssim"].append(ssim(out_t, clean_t))
         scores["spectral_distance"].append(spectral_distance(out_t, clean_t))
+        if channels == 3:
+            scores["colour_shift"].append(colour_shift(out_t, clean_t))
+        fake_spectra.add(output)
+        real_spectra.add(clean)
         if fake is not None:
             fake.add(output)
         if real is not None:
             real.add(clean)
-    result: dict = {name: float(np.mean(values)) for name, values in scores.items()}
+    result: dict = {name: float(np.mean(values)) if values else None for name, values in scores.items()}
     result["count"] = len(pairs)
+    spectral = detectability_from_features(
+        real_spectra.result(), fake_spectra.result(), skipped=real_spectra.skipped + fake_spectra.skipped
+    )
+    result["detectability"] = spectral.accuracy
+    result["detectability_std"] = spectral.std
+    result["detectability_note"] = spectral.message
     result["fid"] = None
     if fake is not None:
         reference = reference if reference is not None else FidStats.from_activations(real.result())

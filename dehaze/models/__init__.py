@@ -1,8 +1,10 @@
-"""dehaze.models: U-Net generator, spatial and frequency critics, their dual combination and builders."""
+"""dehaze.models: the whole-scene guided generator, the U-Net, the spatial and frequency critics, their dual
+combination and builders."""
 
 from dehaze.models.build import build_critic, build_generator
 from dehaze.models.dual import CriticOutput, DualCritic
 from dehaze.models.frequency_critic import FrequencyCritic
+from dehaze.models.guided import GuidedGenerator
 from dehaze.models.spatial_critic import PatchCritic
 from dehaze.models.unet import UNetGenerator
 
@@ -10,6 +12,7 @@ __all__ = [
     "CriticOutput",
     "DualCritic",
     "FrequencyCritic",
+    "GuidedGenerator",
     "PatchCritic",
     "UNetGenerator",
     "build_critic",

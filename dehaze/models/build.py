@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from dehaze.config import CriticConfig, ModelConfig
+from dehaze.config import CriticConfig, ModelConfig, validate_model_config
 from dehaze.models.dual import DualCritic
 from dehaze.models.frequency_critic import FrequencyCritic
+from dehaze.models.guided import GuidedGenerator
 from dehaze.models.spatial_critic import PatchCritic
 from dehaze.models.unet import UNetGenerator
 
+ARCHS = ("guided", "unet")
 
-def build_generator(cfg: ModelConfig) -> UNetGenerator:
+
+def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
+    """The generator named by ``cfg.arch``: the whole-scene guided generator (default) or the U-Net."""
+    validate_model_config(cfg)  # bounds first: never allocate an absurd model
+    if cfg.arch not in ARCHS:
+        raise ValueError(f"unknown generator arch '{cfg.arch}' (choose from {', '.join(ARCHS)})")
+    if cfg.arch == "guided":
+        if cfg.in_channels != cfg.out_channels:
+            raise ValueError("the guided generator needs in_channels == out_channels")
+        return GuidedGenerator(
+            channels=cfg.in_channels,
+            width=cfg.width,
+            view_size=cfg.view_size,
+            prior_patch=cfg.prior_patch,
+            guide_radius=cfg.guide_radius,
+            guide_eps=cfg.guide_eps,
+        )
     return UNetGenerator(
         in_channels=cfg.in_channels,
         out_channels=cfg.out_channels,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dehaze.models.spatial_critic import maybe_spectral_norm
+from dehaze.models.layers import critic_block, maybe_spectral_norm
 from dehaze.spectrum import STD_EPS, log_magnitude, normalized_radius, phase_features, radial_masks
 
 
@@ -56,16 +56,11 @@ class FrequencyCritic(nn.Module):
         blocks: list[nn.Module] = []
         cin = in_channels
         for cout in widths:
-            blocks.append(self._block(cin, cout, 4, 2, 1, spectral_norm))
+            blocks.append(critic_block(cin, cout, 4, 2, 1, spectral_norm))
             cin = cout
-        blocks.append(self._block(cin, cin, 3, 1, 1, spectral_norm))
+        blocks.append(critic_block(cin, cin, 3, 1, 1, spectral_norm))
         self.blocks = nn.ModuleList(blocks)
         self.linear = maybe_spectral_norm(nn.Linear(cin, 1), spectral_norm)
-
-    @staticmethod
-    def _block(cin: int, cout: int, kernel: int, stride: int, padding: int, sn: bool) -> nn.Sequential:
-        conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding)
-        return nn.Sequential(maybe_spectral_norm(conv, sn), nn.LeakyReLU(0.2))
 
     def spectral_input(self, image: torch.Tensor) -> torch.Tensor:
         """Spectral channels of one image batch (see the class docstring), float32."""

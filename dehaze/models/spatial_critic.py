@@ -5,10 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def maybe_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
-    """Wrap a conv/linear layer in spectral normalisation when ``enabled``."""
-    return nn.utils.parametrizations.spectral_norm(module) if enabled else module
+from dehaze.models.layers import critic_block, maybe_spectral_norm
 
 
 class PatchCritic(nn.Module):
@@ -27,16 +24,11 @@ class PatchCritic(nn.Module):
         channels = in_channels
         for layer in range(layers):
             out = width * min(2**layer, 8)
-            blocks.append(self._block(channels, out, 4, 2, 1, spectral_norm))
+            blocks.append(critic_block(channels, out, 4, 2, 1, spectral_norm))
             channels = out
-        blocks.append(self._block(channels, channels, 3, 1, 1, spectral_norm))
+        blocks.append(critic_block(channels, channels, 3, 1, 1, spectral_norm))
         self.blocks = nn.ModuleList(blocks)
         self.head = maybe_spectral_norm(nn.Conv2d(channels, 1, 3, padding=1), spectral_norm)
-
-    @staticmethod
-    def _block(cin: int, cout: int, kernel: int, stride: int, padding: int, sn: bool) -> nn.Sequential:
-        conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding)
-        return nn.Sequential(maybe_spectral_norm(conv, sn), nn.LeakyReLU(0.2))
 
     def forward_features(self, hazy: torch.Tensor, candidate: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Patch logits ``N×1×h×w`` and the activation after every block (for feature matching)."""

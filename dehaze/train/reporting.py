@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid
 
-from dehaze.checkpoint import atomic_write
+from dehaze.atomic import atomic_write
 
 
 class RunReporter:

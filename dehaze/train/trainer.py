@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,76 +15,41 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dehaze import losses
-from dehaze.checkpoint import atomic_write_text, load_training_state, save_generator, save_training_state
+from dehaze.checkpoint import load_training_state, save_generator, save_training_state
 from dehaze.config import Config
-from dehaze.data.dataset import PairedDataset, split_pairs
-from dehaze.data.default import default_data_root
-from dehaze.data.pairing import find_pairs
+from dehaze.data.dataset import PairedDataset
+from dehaze.data.onthefly import OnTheFlyHaze
+from dehaze.data.splits import DataSplits, Pairs
 from dehaze.errors import DehazeError
 from dehaze.inference import Dehazer
 from dehaze.losses import AdversarialLoss
-from dehaze.metrics.evaluate import clean_reference, evaluate_pairs
-from dehaze.metrics.fid import load_inception
+from dehaze.metrics.evaluate import evaluate_pairs
 from dehaze.models.build import build_critic, build_generator
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
 from dehaze.train.reporting import RunReporter
+from dehaze.train.run_dir import RunDir
 from dehaze.train.sampling import SeededItems, StepSampler, collate_or_error
-
-Pairs = list[tuple[Path, Path]]
-LAST, BEST, STATE = "last.safetensors", "best.safetensors", "last.state.pt"
 
 
 class TrainingDiverged(DehazeError):
     """A loss became NaN or infinite; the last checkpoint on disk is still the last good one."""
 
 
-@dataclass
-class DataSplits:
-    """Training, validation and test pairs, and where they came from."""
-
-    train: Pairs
-    val: Pairs
-    test: Pairs
-    source: str
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; an explicit ``cuda`` without a GPU is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DehazeError("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu)")
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise DehazeError(f"unknown device '{name}' (use auto, cpu or cuda)")
-    return torch.device(name)
-
-
-def resolve_splits(config: Config, log: Any = print) -> DataSplits:
-    """Find pairs under the data root(s); split train/val/test by clean image when no separate folders are given."""
-
-    cfg = config.train
-    root = Path(cfg.data) if cfg.data else default_data_root()
-    scan = find_pairs(root)
-    log(f"data: {scan.summary()}")
-    val = find_pairs(Path(cfg.val_data)).pairs if cfg.val_data else None
-    test = find_pairs(Path(cfg.test_data)).pairs if cfg.test_data else None
-    train, split_val, split_test = split_pairs(
-        scan.pairs,
-        0.0 if val is not None else cfg.val_fraction,
-        0.0 if test is not None else cfg.test_fraction,
-        cfg.seed,
-    )
-    splits = DataSplits(
-        train, val if val is not None else split_val, test if test is not None else split_test, str(root)
-    )
-    log(f"split: {len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test pairs")
-    if not splits.train:
-        raise DehazeError(f"{root}: no pairs left for training after the val/test split")
-    return splits
+def learning_rate_factor(step: int, total: int, schedule: str, warmup: int) -> float:
+    """Multiplier of the base learning rate at ``step``: linear warm-up, then constant or cosine decay to 5%."""
+    if schedule not in ("constant", "cosine"):
+        raise DehazeError(f"unknown lr_schedule '{schedule}' (use constant or cosine)")
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant" or total <= warmup:
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def _rng_state() -> dict[str, Any]:
@@ -110,12 +73,17 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 class Trainer:
     """Builds models, optimisers and data from a :class:`Config` and runs (or resumes) training in ``run_dir``."""
 
-    def __init__(self, config: Config, run_dir: Path, ctx: DistContext, resume: bool = False) -> None:
+    def __init__(
+        self, config: Config, run_dir: Path, ctx: DistContext, device: torch.device, resume: bool = False
+    ) -> None:
+        """``device`` comes resolved (:func:`dehaze.device.resolve_device`); under DDP on CUDA each rank takes its
+        own GPU."""
 
         self.config = config
         self.run_dir = Path(run_dir)
+        self.run = RunDir(self.run_dir)
         self.ctx = ctx
-        self.device = resolve_device(config.train.device)
+        self.device = device
         if self.device.type == "cuda" and ctx.enabled:
             self.device = torch.device("cuda", ctx.local_rank)
         torch.manual_seed(config.train.seed)
@@ -123,6 +91,12 @@ class Trainer:
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
 
         self.generator = build_generator(config.model).to(self.device)
+        decay = config.train.ema_decay
+        self.ema = (
+            AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+            if decay > 0
+            else None
+        )
         self.adversarial = config.loss.adversarial_weight > 0
         self.critic = (
             build_critic(config.critic, config.model.out_channels).to(self.device) if self.adversarial else None
@@ -156,8 +130,12 @@ class Trainer:
 
     # ----------------------------------------------------------------- state
     def _load_state(self) -> None:
-        state = load_training_state(self.run_dir / STATE, map_location=self.device)
+        state = load_training_state(self.run.state, map_location=self.device)
         self.generator.load_state_dict(state["generator"])
+        if self.ema is not None:
+            if "ema" not in state:
+                raise DehazeError(f"{self.run.state}: no EMA weights saved; resume with --set train.ema_decay=0")
+            self.ema.load_state_dict(state["ema"])
         if self.critic is not None:
             self.critic.load_state_dict(state["critic"])
             self.opt_d.load_state_dict(state["opt_d"])
@@ -168,20 +146,32 @@ class Trainer:
         self.best_psnr = float(state["best_psnr"])
         _set_rng_state(state["rng"])
         # the config's learning rates win over the saved ones, so a resumed run can continue with a lower rate
-        for optimizer, lr in ((self.opt_g, self.config.train.lr_generator), (self.opt_d, self.config.train.lr_critic)):
+        self._set_learning_rates()
+
+    def _set_learning_rates(self) -> None:
+        """Base rates from the config times the schedule's factor at the current step."""
+        tc = self.config.train
+        factor = learning_rate_factor(self.step, tc.steps, tc.lr_schedule, tc.warmup_steps)
+        for optimizer, lr in ((self.opt_g, tc.lr_generator), (self.opt_d, tc.lr_critic)):
             for group in optimizer.param_groups if optimizer is not None else []:
-                group["lr"] = lr
+                group["lr"] = lr * factor
+
+    @property
+    def eval_generator(self) -> torch.nn.Module:
+        """The weights that are saved, validated and shipped: the EMA when enabled, else the trained ones."""
+        return self.ema.module if self.ema is not None else self.generator
 
     def save_checkpoint(self) -> None:
         """Rank 0 writes generator weights (safetensors) then the full training state, each atomically."""
         if not self.ctx.is_main:
             return
         meta = {"step": self.step, "source": "dehaze-train"}
-        save_generator(self.generator, self.config.model, self.run_dir / LAST, extra_metadata=meta)
+        save_generator(self.eval_generator, self.config.model, self.run.last, extra_metadata=meta)
         state = {
             "step": self.step,
             "best_psnr": self.best_psnr,
             "generator": self.generator.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
             "critic": self.critic.state_dict() if self.critic is not None else {},
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
@@ -189,15 +179,19 @@ class Trainer:
             "scaler_d": self.scaler_d.state_dict(),
             "rng": _rng_state(),
         }
-        save_training_state(state, self.run_dir / STATE)
+        save_training_state(state, self.run.state)
 
     # ----------------------------------------------------------------- data
     def _batches(self, pairs: Pairs) -> Iterator[dict[str, torch.Tensor]]:
 
         tc = self.config.train
-        dataset = PairedDataset(
-            pairs, channels=self.config.model.in_channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
-        )
+        channels = self.config.model.in_channels
+        if self.clean_photos:
+            dataset = OnTheFlyHaze(self.clean_photos, channels=channels, patch_size=tc.patch_size)
+        else:
+            dataset = PairedDataset(
+                pairs, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
+            )
         for path, reason in getattr(dataset, "skipped", []):
             self._log(f"skipped bad file {path}: {reason}")
         sampler = StepSampler(dataset, tc.batch_size, tc.seed, self.ctx.rank, self.ctx.world_size, start_step=self.step)
@@ -223,47 +217,63 @@ class Trainer:
         return contextlib.nullcontext()
 
     def train_step(self, hazy: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One critic update then one generator update; returns detached loss terms."""
-
-        lc = self.config.loss
-        logs: dict[str, torch.Tensor] = {}
+        """One critic update then one generator update (pix2pix order); returns detached loss terms."""
         with self._autocast():
             fake = self.g_train(hazy)
+        logs: dict[str, torch.Tensor] = {}
         gan_on = self.critic is not None and self.step >= self.config.train.gan_start_step
-
         if gan_on:
-            self.opt_d.zero_grad(set_to_none=True)
-            real_input = clean.detach().requires_grad_(lc.r1_weight > 0)
-            with self._autocast():  # real and fake in one pass: the critics have no batch statistics
-                both = self.d_train(torch.cat([hazy, hazy]), torch.cat([real_input, fake.detach()]))
-            real, fake_out = both.split(hazy.shape[0])
-            loss_d = self.adv_loss.critic(real.logits.float(), fake_out.logits.float())
-            if lc.frequency_extra_weight > 0 and real.spatial is not None and real.frequency is not None:
-                extra = self.adv_loss.critic(real.frequency.float(), fake_out.frequency.float())
-                loss_d = loss_d + lc.frequency_extra_weight * extra
-                logs["d_freq"] = extra.detach()
-            if lc.r1_weight > 0:
-                r1 = losses.r1_penalty(real.logits.float(), real_input)
-                loss_d = loss_d + lc.r1_weight * r1
-                logs["r1"] = r1.detach()
-            self._check_finite(loss_d, "critic loss")
-            self.scaler_d.scale(loss_d).backward()
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
-            logs["d"] = loss_d.detach()
+            logs.update(self.critic_step(hazy, clean, fake.detach()))
+        logs.update(self.generator_step(hazy, clean, fake, gan_on))
+        return logs
 
-        self.opt_g.zero_grad(set_to_none=True)
-        fake32 = fake.float()
-        loss_g = lc.l1_weight * F.l1_loss(fake32, clean)
-        logs["l1"] = F.l1_loss(fake32.detach(), clean)
+    def critic_step(self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Update the dual critic on real (clean) and fake (detached output) candidates, judged in one pass."""
+        lc = self.config.loss
+        logs: dict[str, torch.Tensor] = {}
+        self.opt_d.zero_grad(set_to_none=True)
+        real_input = clean.detach().requires_grad_(lc.r1_weight > 0)
+        with self._autocast():  # real and fake in one pass: the critics have no batch statistics
+            both = self.d_train(torch.cat([hazy, hazy]), torch.cat([real_input, fake]))
+        real, fake_out = both.split(hazy.shape[0])
+        loss_d = self.adv_loss.critic(real.logits.float(), fake_out.logits.float())
+        if lc.frequency_extra_weight > 0 and real.spatial is not None and real.frequency is not None:
+            extra = self.adv_loss.critic(real.frequency.float(), fake_out.frequency.float())
+            loss_d = loss_d + lc.frequency_extra_weight * extra
+            logs["d_freq"] = extra.detach()
+        if lc.r1_weight > 0:
+            r1 = losses.r1_penalty(real.logits.float(), real_input)
+            loss_d = loss_d + lc.r1_weight * r1
+            logs["r1"] = r1.detach()
+        self._check_finite(loss_d, "critic loss")
+        self.scaler_d.scale(loss_d).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
+        logs["d"] = loss_d.detach()
+        return logs
+
+    def _reconstruction_loss(self, fake: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """L1 plus the optional SSIM, power-spectrum and focal-frequency terms."""
+        lc = self.config.loss
+        loss = lc.l1_weight * F.l1_loss(fake, clean)
+        logs = {"l1": F.l1_loss(fake.detach(), clean)}
         if lc.ssim_weight > 0:
-            loss_g = loss_g + lc.ssim_weight * losses.ssim_loss(fake32, clean)
+            loss = loss + lc.ssim_weight * losses.ssim_loss(fake, clean)
         if lc.spectral_weight > 0:
-            spec = losses.spectral_power_loss(fake32, clean)
-            loss_g = loss_g + lc.spectral_weight * spec
+            spec = losses.spectral_power_loss(fake, clean)
+            loss = loss + lc.spectral_weight * spec
             logs["spectral"] = spec.detach()
         if lc.focal_frequency_weight > 0:
-            loss_g = loss_g + lc.focal_frequency_weight * losses.focal_frequency_loss(fake32, clean)
+            loss = loss + lc.focal_frequency_weight * losses.focal_frequency_loss(fake, clean)
+        return loss, logs
+
+    def generator_step(
+        self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor, gan_on: bool
+    ) -> dict[str, torch.Tensor]:
+        """Update the generator: reconstruction terms plus the critics' one adversarial signal (and FM)."""
+        lc = self.config.loss
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g, logs = self._reconstruction_loss(fake.float(), clean)
         if gan_on:
             critic = self.critic
             critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets
@@ -283,6 +293,8 @@ class Trainer:
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
         logs["g"] = loss_g.detach()
         return logs
 
@@ -291,7 +303,7 @@ class Trainer:
         if broadcast_flag(self.ctx, bad):
             raise TrainingDiverged(
                 f"{name} became {loss.item() if bad else 'non-finite on another rank'} at step {self.step + 1}; "
-                f"stopped without saving. The last good checkpoint is {self.run_dir / LAST} "
+                f"stopped without saving. The last good checkpoint is {self.run.last} "
                 f"(resume with --resume, perhaps with a lower learning rate)"
             )
 
@@ -299,15 +311,16 @@ class Trainer:
     def validate(self, pairs: Pairs) -> dict[str, float]:
         """PSNR/SSIM of the current generator on (up to ``val_max_images``) validation pairs."""
 
-        self.generator.eval()
+        model = self.eval_generator
+        model.eval()
         try:
-            dehazer = Dehazer(self.generator, self.config.model, self.device)
+            dehazer = Dehazer(model, self.config.model, self.device, color="auto")
             subset = pairs[: self.config.train.val_max_images]
             result = evaluate_pairs(
                 dehazer.dehaze_array, subset, channels=self.config.model.in_channels, fid=False, progress=False
             )
         finally:
-            self.generator.train()
+            model.train()
         return {k: float(result[k]) for k in ("psnr", "ssim")}
 
     def _sample_batch(self, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -322,11 +335,12 @@ class Trainer:
     @torch.no_grad()
     def write_samples(self, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
         hazy, clean = batch
-        self.generator.eval()
+        model = self.eval_generator
+        model.eval()
         try:
-            output = self.generator(hazy.to(self.device)).float().cpu()
+            output = model(hazy.to(self.device)).float().cpu()
         finally:
-            self.generator.train()
+            model.train()
         self.reporter.save_samples(self.step, hazy, output, clean)
 
     # ----------------------------------------------------------------- loop
@@ -348,6 +362,7 @@ class Trainer:
         sample_batch = self._sample_batch(splits.val or splits.train) if self.ctx.is_main else None
         previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         bar = tqdm(total=tc.steps, initial=self.step, disable=not self.ctx.is_main, desc="train", dynamic_ncols=True)
+        self.clean_photos = splits.clean
         batches = self._batches(splits.train)
         started, images = time.perf_counter(), 0
         try:
@@ -358,6 +373,7 @@ class Trainer:
                 if self.device.type == "cuda":
                     hazy = hazy.contiguous(memory_format=torch.channels_last)
                     clean = clean.contiguous(memory_format=torch.channels_last)
+                self._set_learning_rates()
                 logs = self.train_step(hazy, clean)
                 self.step += 1
                 images += hazy.shape[0] * self.ctx.world_size
@@ -386,8 +402,8 @@ class Trainer:
             if sample_batch is not None:
                 self.write_samples(sample_batch)
             self.reporter.plot_loss_curves()
-            if not (self.run_dir / BEST).exists():
-                save_generator(self.generator, self.config.model, self.run_dir / BEST, {"step": self.step})
+            if not (self.run.best).exists():
+                save_generator(self.eval_generator, self.config.model, self.run.best, {"step": self.step})
         if self.config.train.save_rank_weights:
             save_generator(self.generator, self.config.model, self.run_dir / f"rank{self.ctx.rank}.safetensors")
         barrier(self.ctx)
@@ -400,40 +416,8 @@ class Trainer:
         if metrics["psnr"] > self.best_psnr:
             self.best_psnr = metrics["psnr"]
             meta = {"step": self.step, "val_psnr": metrics["psnr"], "val_ssim": metrics["ssim"]}
-            save_generator(self.generator, self.config.model, self.run_dir / BEST, extra_metadata=meta)
+            save_generator(self.eval_generator, self.config.model, self.run.best, extra_metadata=meta)
 
     def close(self) -> None:
         if getattr(self, "reporter", None) is not None:
             self.reporter.close()
-
-
-def evaluate_run(run_dir: Path, config: Config, splits: DataSplits, device: torch.device) -> dict[str, Any]:
-    """Test-split metrics of the run's best generator and of the hazy input; writes ``metrics.json``."""
-
-    pairs = splits.test or splits.val
-    split_name = "test" if splits.test else "val"
-    channels = config.model.in_channels
-    checkpoint = run_dir / BEST
-    dehazer = Dehazer.from_checkpoint(checkpoint, device=str(device))
-    use_fid = config.train.fid
-    inception = load_inception(device=str(device)) if use_fid else None
-    reference = clean_reference(pairs, inception, channels) if use_fid else None  # shared by both rows
-    common = {"channels": channels, "fid": use_fid, "inception": inception, "reference": reference}
-    rows = {
-        "hazy input": evaluate_pairs(None, pairs, **common),
-        "dehaze (best)": evaluate_pairs(dehazer.dehaze_array, pairs, **common),
-    }
-    result = {"split": split_name, "pairs": len(pairs), "checkpoint": str(checkpoint), "results": rows}
-    atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=2, default=float))
-    return result
-
-
-def format_metrics_table(result: dict[str, Any]) -> str:
-    """A plain-text table of the ``metrics.json`` rows."""
-    header = f"{'':<16}{'PSNR':>8}{'SSIM':>8}{'FID':>9}{'SpecDist':>10}"
-    lines = [f"{result['split']} split, {result['pairs']} pairs", header]
-    for name, row in result["results"].items():
-        fid = row.get("fid")
-        fid_text = f"{fid:>9.2f}" if isinstance(fid, float) and math.isfinite(fid) else f"{'-':>9}"
-        lines.append(f"{name:<16}{row['psnr']:>8.2f}{row['ssim']:>8.4f}{fid_text}{row['spectral_distance']:>10.4f}")
-    return "\n".join(lines)

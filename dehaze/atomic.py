@@ -1,0 +1,62 @@
+"""Atomic file writes: a temp file in the target folder, fsync'd, then renamed over the target.
+
+A crash, a full disk or Ctrl-C at any moment leaves either the old file or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from dehaze.errors import WriteError
+
+
+def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp)`` on a temp file in the target folder, fsync it, then rename it over ``path``.
+
+    An :class:`OSError` on the way (disk full, file too large, no permission) removes the temp file and raises
+    :class:`~dehaze.errors.WriteError` naming ``path``; the previous file, if any, is left as it was. Writers that
+    report I/O failures as other exceptions (``torch.save``, ``safetensors``) should serialise to memory and use
+    :func:`atomic_write_bytes`, so a full disk is reported the same way.
+    """
+    path = Path(path)
+    existed, tmp = False, None
+    try:
+        existed = path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        writer(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
+        os.replace(tmp, path)
+        tmp = None
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise WriteError(path, exc, existed) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def atomic_write_bytes(path: Path, data: bytes | bytearray | memoryview) -> None:
+    """Write ``data`` to ``path`` atomically; a short write or a full disk raises :class:`~dehaze.errors.WriteError`."""
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))

@@ -1,0 +1,128 @@
+"""Training pairs made on the fly from clean photos: a new scale, crop, depth, β, airlight, tint, noise and JPEG
+for every sample, so a few hundred photos give unlimited pairs.
+
+Each item is a pure function of its ``(index, seed)``, so ``--resume`` continues exactly. The photo is resized so
+that its short side is a random size between the patch size and its own (log-uniform), then cropped to
+``patch``×``patch``: the whole-scene generator sees haze at every image scale. Only horizontal flips are used
+(haze thickens towards the top of the frame in the synthetic depth model; a vertical flip would contradict it).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from dehaze.errors import DehazeError, ImageReadError
+from dehaze.haze import HazeRanges, add_haze, synthetic_depth
+from dehaze.imageio import read_image, to_tensor
+
+
+@dataclass(frozen=True)
+class HazeSampling:
+    """Ranges of the random degradations drawn for each training sample."""
+
+    ranges: HazeRanges = HazeRanges(beta=(0.2, 2.6), airlight=(0.5, 1.0), tint=(-0.08, 0.08))
+    noise_std: tuple[float, float] = (0.0, 0.02)
+    jpeg_probability: float = 0.5
+    jpeg_quality: tuple[int, int] = (40, 95)
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-resample an H×W×C float image with PIL (one float plane per channel)."""
+    planes = [
+        np.asarray(Image.fromarray(image[..., c], mode="F").resize((width, height), Image.Resampling.BOX))
+        for c in range(image.shape[2])
+    ]
+    return np.stack(planes, axis=2)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    pixels = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels).save(buffer, "JPEG", quality=quality)
+    decoded = np.asarray(Image.open(buffer), dtype=np.float32) / 255.0
+    return decoded.reshape(image.shape)
+
+
+def degrade(clean: np.ndarray, sampling: HazeSampling, rng: np.random.Generator) -> np.ndarray:
+    """Hazy version of one H×W×C clean crop: synthetic depth, β, (tinted) airlight, sensor noise, JPEG."""
+    height, width, channels = clean.shape
+    depth = synthetic_depth(height, width, rng, image=clean)
+    beta, airlight = sampling.ranges.sample(rng)
+    light = sampling.ranges.airlight_per_channel(airlight, channels, rng)
+    hazy = add_haze(clean, depth, beta, light)
+    sigma = rng.uniform(*sampling.noise_std)
+    if sigma > 0:
+        hazy = hazy + rng.normal(0.0, sigma, size=hazy.shape).astype(np.float32)
+    hazy = np.clip(hazy, 0.0, 1.0)
+    if rng.random() < sampling.jpeg_probability:
+        hazy = _jpeg(hazy, int(rng.integers(sampling.jpeg_quality[0], sampling.jpeg_quality[1] + 1)))
+    return hazy.astype(np.float32)
+
+
+class OnTheFlyHaze(Dataset):
+    """Clean photos → ``dict(hazy, clean, name)`` with a fresh random degradation per ``(index, seed)``."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        channels: int = 1,
+        patch_size: int = 128,
+        sampling: HazeSampling | None = None,
+        cache: bool = True,
+    ) -> None:
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {channels}")
+        if not paths:
+            raise DehazeError("no clean photos to make training pairs from")
+        self.paths = [Path(p) for p in paths]
+        self.channels = channels
+        self.patch_size = patch_size
+        self.sampling = sampling or HazeSampling()
+        self.cache = cache
+        self._images: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def _image(self, index: int) -> np.ndarray:
+        if index in self._images:
+            return self._images[index].astype(np.float32) / 255.0
+        try:
+            image = read_image(self.paths[index], self.channels)
+        except ImageReadError as exc:
+            raise DehazeError(f"{exc.path}: {exc.reason}") from None
+        if self.cache:
+            self._images[index] = (image * 255.0 + 0.5).astype(np.uint8)
+            return self._images[index].astype(np.float32) / 255.0
+        return image
+
+    def _crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        height, width = image.shape[:2]
+        patch = self.patch_size
+        short = min(height, width)
+        target = short if short <= patch else int(round(np.exp(rng.uniform(np.log(patch), np.log(short)))))
+        scale = max(target, patch) / short
+        new_h, new_w = max(patch, round(height * scale)), max(patch, round(width * scale))
+        if (new_h, new_w) != (height, width):
+            image = _resize(image, new_h, new_w)
+        y = int(rng.integers(0, new_h - patch + 1))
+        x = int(rng.integers(0, new_w - patch + 1))
+        crop = image[y : y + patch, x : x + patch]
+        return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+    def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:
+        rng = np.random.default_rng(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+        clean = np.ascontiguousarray(self._crop(self._image(index), rng))
+        hazy = degrade(clean, self.sampling, rng)
+        return {"hazy": to_tensor(hazy), "clean": to_tensor(clean), "name": self.paths[index].stem}
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+        return self.get(index)

@@ -1,0 +1,195 @@
+"""Whole-scene generator: a small CNN sees the entire image at a fixed low resolution, with the dark channel prior's
+estimates as inputs and a global branch, and predicts smooth affine coefficient maps ``J = a·I + b`` that are
+upsampled edge-aware (a guided filter, as in Deep Guided Filter, Wu et al. CVPR 2018) and applied at full
+resolution (the idea of 4KDehazing, Zheng et al. CVPR 2021).
+
+Why this shape: the scattering model's inverse ``J = I/t + A(1 − 1/t)`` is a per-pixel affine map of the hazy
+image with smooth coefficients, so the expensive part of dehazing is global scene understanding, not pixels. The
+network's view is fixed in pixels (``view_size`` on the short side) whatever the photo's size, so a 180-px training
+photo and a 50-MP user photo look alike to it, and the full-resolution work is one multiply-add per pixel.
+
+Coefficients start at the (low-resolution) dark channel prior's own inverse, ``a0 = 1/t_dcp`` (shared by the
+channels) and ``b0 = A_c (1 − a0)`` (one per channel, the airlight may be tinted); the network predicts corrections
+(``log a = log a0 + δ``, ``b = b0 + ε``; the head starts near zero, so an untrained model is a smooth DCP).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dehaze.dcp import atmospheric_light, box_mean, dark_channel
+
+MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
+LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
+AIRLIGHT_FLOOR = 0.05
+HEAD_INIT_STD = 1e-3
+STRIP_PIXELS = 1 << 22  # full-resolution rows are processed in strips of about this many pixels at inference
+
+
+def view_size_for(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """Size of the low-resolution view: short side ``short_side``, aspect kept (capped at ``MAX_ASPECT``)."""
+    scale = short_side / min(height, width)
+    view_h = min(round(short_side * MAX_ASPECT), max(short_side, round(height * scale)))
+    view_w = min(round(short_side * MAX_ASPECT), max(short_side, round(width * scale)))
+    return view_h, view_w
+
+
+def resize_to(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area averaging when shrinking both sides (exact box means, no aliasing), bilinear otherwise."""
+    height, width = image.shape[-2:]
+    if (height, width) == size:
+        return image
+    if height >= size[0] and width >= size[1]:
+        return F.interpolate(image, size=size, mode="area")
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
+
+
+def _bilinear_rows(low: torch.Tensor, rows: torch.Tensor, full_height: int) -> torch.Tensor:
+    """Rows ``rows`` of ``low`` (N×C×h×W) upsampled bilinearly to ``full_height`` rows (align_corners=False)."""
+    h = low.shape[-2]
+    source = ((rows.to(torch.float32) + 0.5) * (h / full_height) - 0.5).clamp(min=0.0)
+    top = source.floor().long().clamp(max=h - 1)
+    bottom = (top + 1).clamp(max=h - 1)
+    frac = (source - top.to(torch.float32)).view(1, 1, -1, 1)
+    return low[..., top, :] * (1.0 - frac) + low[..., bottom, :] * frac
+
+
+def apply_coefficients(image: torch.Tensor, slope: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """``slope·image + offset`` with low-resolution coefficient maps upsampled bilinearly to the image size.
+
+    In training (autograd on) this is a plain interpolate; under no-grad it works in strips of rows, so memory
+    stays bounded by a few strips even for a 50-MP photo. Both paths compute the same values.
+    """
+    height, width = image.shape[-2:]
+    if torch.is_grad_enabled() or height * width <= STRIP_PIXELS:
+        size = (height, width)
+        return F.interpolate(slope, size=size, mode="bilinear", align_corners=False) * image + F.interpolate(
+            offset, size=size, mode="bilinear", align_corners=False
+        )
+    coeffs = torch.cat([slope, offset], dim=1)
+    coeffs = F.interpolate(coeffs, size=(coeffs.shape[-2], width), mode="bilinear", align_corners=False)
+    out = torch.empty(image.shape[0], offset.shape[1], height, width, dtype=image.dtype, device=image.device)
+    strip = max(1, STRIP_PIXELS // width)
+    for start in range(0, height, strip):
+        rows = torch.arange(start, min(height, start + strip), device=image.device)
+        part = _bilinear_rows(coeffs, rows, height)
+        s, o = part[:, : slope.shape[1]], part[:, slope.shape[1] :]
+        torch.addcmul(o, s, image[..., start : start + len(rows), :], out=out[..., start : start + len(rows), :])
+    return out
+
+
+def guided_coefficients(
+    guide: torch.Tensor, target: torch.Tensor, prior_slope: torch.Tensor, radius: int, eps: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Local linear fit ``target ≈ A·guide + B`` (guided filter, He et al. 2010) regularised towards ``prior_slope``.
+
+    Where the guide is flat the slope falls back to ``prior_slope`` (the network's ``a``) instead of to 0, so
+    full-resolution texture is kept and scaled like the scattering model says; across edges the fit follows the
+    guide, so coefficient maps do not leak over depth edges (no halos). Returns the box-smoothed ``A`` and ``B``.
+    """
+    mean_guide = box_mean(guide, radius)
+    mean_target = box_mean(target, radius)
+    covariance = box_mean(guide * target, radius) - mean_guide * mean_target
+    variance = box_mean(guide * guide, radius) - mean_guide * mean_guide
+    slope = (covariance + eps * prior_slope) / (variance + eps)
+    offset = mean_target - slope * mean_guide
+    return box_mean(slope, radius), box_mean(offset, radius)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(0.2, inplace=True))
+
+
+class CoefficientNet(nn.Module):
+    """Low-resolution encoder–decoder with a global branch (image-level FiLM) → ``1 + C`` correction maps."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int) -> None:
+        super().__init__()
+        w1, w2, w3 = width, 2 * width, 4 * width
+        self.enc1 = nn.Sequential(_conv(in_channels, w1), _conv(w1, w1))
+        self.enc2 = nn.Sequential(_conv(w1, w2, 2), _conv(w2, w2))
+        self.enc3 = nn.Sequential(_conv(w2, w3, 2), _conv(w3, w3))
+        self.global_branch = nn.Sequential(nn.Linear(w3, w3), nn.LeakyReLU(0.2, inplace=True), nn.Linear(w3, 2 * w3))
+        self.dec2 = _conv(w3 + w2, w2)
+        self.dec1 = _conv(w2 + w1, w1)
+        self.head = nn.Conv2d(w1, out_channels, 3, padding=1)
+        for layer in (self.global_branch[-1], self.head):  # near zero: starts as the smooth DCP, every weight learns
+            nn.init.normal_(layer.weight, std=HEAD_INIT_STD)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f1 = self.enc1(x)
+        f2 = self.enc2(f1)
+        f3 = self.enc3(f2)
+        scale, shift = self.global_branch(f3.mean(dim=(2, 3))).chunk(2, dim=1)
+        f3 = f3 * (1.0 + scale[..., None, None]) + shift[..., None, None]
+        up2 = F.interpolate(f3, size=f2.shape[-2:], mode="bilinear", align_corners=False)
+        d2 = self.dec2(torch.cat([up2, f2], dim=1))
+        up1 = F.interpolate(d2, size=f1.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(self.dec1(torch.cat([up1, f1], dim=1)))
+
+
+class GuidedGenerator(nn.Module):
+    """Hazy N×C×H×W in [0, 1] (C = 1 or 3, any H×W from 1×1) → dehazed image of the same shape.
+
+    ``view_size``: short side of the network's view; ``prior_patch``/``omega``: the dark channel prior on that
+    view; ``guide_radius``/``guide_eps``: the guided-filter upsampling (in view pixels / intensity²).
+    """
+
+    whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
+    multiple = 1
+
+    def __init__(
+        self,
+        channels: int = 1,
+        width: int = 32,
+        view_size: int = 64,
+        prior_patch: int = 5,
+        omega: float = 0.95,
+        guide_radius: int = 1,
+        guide_eps: float = 1e-3,
+    ) -> None:
+        super().__init__()
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {channels}")
+        if width < 1 or view_size < 4 or prior_patch < 1 or prior_patch % 2 == 0 or guide_radius < 0:
+            raise ValueError("invalid guided generator size (width>=1, view_size>=4, odd prior_patch, radius>=0)")
+        self.in_channels = self.out_channels = channels
+        self.view_size = view_size
+        self.prior_patch = prior_patch
+        self.omega = omega
+        self.guide_radius = guide_radius
+        self.guide_eps = guide_eps
+        self.net = CoefficientNet(3 * channels + 2, 1 + channels, width)
+
+    def prior(self, view: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Dark channel prior on the view: dark channel, airlight (N×C×1×1) and transmission (floored at 0.1)."""
+        dark = dark_channel(view, self.prior_patch)
+        airlight = atmospheric_light(view, dark).clamp(min=AIRLIGHT_FLOOR)
+        transmission = (1.0 - self.omega * dark_channel(view / airlight, self.prior_patch)).clamp(min=0.1)
+        return dark, airlight, transmission
+
+    def coefficients(self, view: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Affine maps at view resolution: slope ``a`` (N×1×h×w, shared by the channels) and offset ``b`` (N×C×h×w)."""
+        dark, airlight, transmission = self.prior(view)
+        slope0 = 1.0 / transmission
+        offset0 = airlight * (1.0 - slope0)
+        dehazed0 = (slope0 * view + offset0).clamp(0.0, 1.0)
+        inputs = torch.cat([view, dark, transmission, dehazed0, airlight.expand_as(view)], dim=1)
+        correction = self.net(inputs * 2.0 - 1.0)
+        log_slope = (slope0.log() + correction[:, :1]).clamp(*LOG_A_RANGE)
+        return log_slope.exp(), offset0 + correction[:, 1:]
+
+    def forward(self, hazy: torch.Tensor) -> torch.Tensor:
+        if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
+            raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
+        view = resize_to(hazy, view_size_for(*hazy.shape[-2:], self.view_size))
+        slope, offset = self.coefficients(view)
+        target = slope * view + offset
+        fit_slope, fit_offset = guided_coefficients(view, target, slope, self.guide_radius, self.guide_eps)
+        out = apply_coefficients(hazy, fit_slope, fit_offset)
+        return out + (out.clamp(0.0, 1.0) - out).detach()  # straight-through clamp

@@ -1,0 +1,124 @@
+"""The whole-scene guided generator: any size, scale consistency, bounded-memory strips, DCP start, old files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from dehaze import dcp
+from dehaze.checkpoint import load_generator, save_generator
+from dehaze.config import ModelConfig
+from dehaze.haze import add_haze, synthetic_depth
+from dehaze.models import guided
+from dehaze.models.build import build_generator
+from dehaze.models.guided import GuidedGenerator, apply_coefficients, view_size_for
+from dehaze.models.unet import UNetGenerator
+
+
+def _photo(height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """A smooth-plus-edges test scene N×1×H×W in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    scene = 0.5 + 0.3 * np.sin(6 * x + 3 * y + rng.uniform(0, 6)) + 0.15 * (x > 0.5)
+    return torch.from_numpy(np.clip(scene, 0, 1).astype(np.float32))[None, None]
+
+
+def _hazy(clean: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    image = clean[0, 0].numpy()
+    depth = synthetic_depth(*image.shape, np.random.default_rng(seed), image=image)
+    return torch.from_numpy(add_haze(image, depth, 1.5, 0.85))[None, None]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 7), (5, 3), (48, 48), (181, 95), (700, 300)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_any_size_gives_same_size_output_in_range(size: tuple[int, int], channels: int) -> None:
+    generator = GuidedGenerator(channels, width=4, view_size=16).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = generator(torch.rand(2, channels, *size))
+    assert out.shape == (2, channels, *size)
+    assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+def test_view_keeps_aspect_with_a_cap() -> None:
+    assert view_size_for(180, 180, 48) == (48, 48)
+    assert view_size_for(321, 481, 48) == (48, 72)
+    assert view_size_for(100, 10_000, 48) == (48, 192)  # long side capped at 4× the short side
+    assert view_size_for(2, 3, 48) == (48, 72)  # tiny images are looked at enlarged
+
+
+def test_same_photo_at_two_sizes_gives_consistent_outputs() -> None:
+    """The network's view is fixed in pixels, so a 2× larger photo is dehazed the same way (scale invariance)."""
+    torch.manual_seed(0)
+    generator = GuidedGenerator(1, width=8, view_size=32).eval()
+    clean = _photo(256, 384)
+    hazy_big = _hazy(clean)
+    hazy_small = F.interpolate(hazy_big, scale_factor=0.5, mode="area")
+    with torch.no_grad():
+        out_big = F.interpolate(generator(hazy_big), scale_factor=0.5, mode="area")
+        out_small = generator(hazy_small)
+    assert (out_big - out_small).abs().mean() < 0.01
+    assert (hazy_small - out_small).abs().mean() > 0.05  # and it did change the image
+
+
+def test_strip_path_equals_whole_image_path(monkeypatch) -> None:
+    """At inference, coefficients are applied in strips of rows (bounded memory); the result is the same."""
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 97, 61)
+    slope, offset = torch.rand(1, 3, 7, 5) + 0.5, torch.rand(1, 3, 7, 5) - 0.5
+    with torch.no_grad():
+        whole = apply_coefficients(image, slope, offset)
+        monkeypatch.setattr(guided, "STRIP_PIXELS", 61 * 10)  # 10 rows a strip
+        strips = apply_coefficients(image, slope, offset)
+    assert torch.allclose(whole, strips, atol=1e-6)
+
+
+def test_untrained_model_starts_as_a_smooth_dark_channel_prior() -> None:
+    """The head starts near zero, so before training the output is the low-resolution DCP's inverse: it removes
+    haze (closer to the clean scene than the hazy input) before any training."""
+    torch.manual_seed(0)
+    generator = GuidedGenerator(1).eval()
+    clean = F.interpolate(torch.from_numpy(skimage.data.camera() / 255.0).float()[None, None], size=(192, 192))
+    hazy = _hazy(clean)
+    with torch.no_grad():
+        out = generator(hazy)
+    error_out = (out - clean).abs().mean()
+    assert error_out < (hazy - clean).abs().mean()
+    full_dcp = torch.from_numpy(dcp.dark_channel_prior(hazy[0, 0].numpy()))
+    assert error_out < 2 * (full_dcp - clean[0, 0]).abs().mean()
+
+
+def test_guided_checkpoint_round_trip(tmp_path: Path) -> None:
+    cfg = ModelConfig(width=4, view_size=16, in_channels=3, out_channels=3)
+    model = build_generator(cfg)
+    save_generator(model, cfg, tmp_path / "g.safetensors")
+    loaded, loaded_cfg = load_generator(tmp_path / "g.safetensors")
+    assert loaded_cfg == cfg and isinstance(loaded, GuidedGenerator)
+    x = torch.rand(1, 3, 33, 47)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), loaded(x))
+
+
+def test_old_unet_checkpoint_without_arch_still_loads(tmp_path: Path) -> None:
+    """Files written before the guided generator existed have no ``arch`` in their config: they are U-Nets."""
+    cfg = ModelConfig(arch="unet", base_width=4, depth=2)
+    path = tmp_path / "old.safetensors"
+    save_generator(build_generator(cfg), cfg, path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    fields = json.loads(metadata["model_config"])
+    for key in ("arch", "width", "view_size", "prior_patch", "guide_radius", "guide_eps"):
+        fields.pop(key)
+    metadata["model_config"] = json.dumps(fields)
+    save_file(tensors, str(path), metadata=metadata)
+    model, loaded_cfg = load_generator(path)
+    assert isinstance(model, UNetGenerator) and loaded_cfg.arch == "unet"
