@@ -1,10 +1,14 @@
-"""Quality benchmark: hazy input, dark channel prior and the learned rows on the held-out synthetic test set.
+"""Quality benchmark: hazy input, dark channel prior and learned rows on a held-out synthetic test set.
 
-    bash scripts/prepare_data.sh && bash scripts/train_ablation.sh   # data and the four equal-budget runs
-    python benchmarks/bench_quality.py [--runs runs/ablation] [--data runs/data/test]
+    bash scripts/prepare_data.sh                       # test sets (and clean training photos)
+    bash scripts/train_ablation.sh                     # the equal-budget learned rows (optional)
+    python benchmarks/bench_quality.py                 # gray: runs/data/test
+    python benchmarks/bench_quality.py --color         # colour: runs/data/color_test, colour DCP, RGB model
 
-Prints one table (PSNR, SSIM, FID, spectral distance) and writes benchmarks/results/quality.{json,md}; the work is
-done by ``dehaze-fid --checkpoint ... --dcp``, so the numbers are exactly what users get from that command.
+Rows: hazy input, DCP, every checkpoint given with ``--checkpoint`` (default: the shipped model), then the
+ablation runs found under ``--runs`` (l1, spatial, freq, dual; ``best.safetensors`` of each). The work is done by
+``dehaze-fid --data ... --dcp --checkpoint ...``, so the numbers are exactly what users get from that command.
+Writes benchmarks/results/quality[_color].{json,md}.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dehaze.checkpoint import default_checkpoint_path
 from dehaze.cli.fid import main as fid_main
 
 RUNS = ("l1", "spatial", "freq", "dual")
@@ -20,27 +25,24 @@ RUNS = ("l1", "spatial", "freq", "dual")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=Path, default=Path("runs/ablation"), help="folder with l1/ spatial/ freq/ dual/")
-    parser.add_argument("--data", type=Path, default=Path("runs/data/test"))
+    parser.add_argument("--color", action="store_true", help="colour test set, colour DCP and the RGB model")
+    parser.add_argument("--checkpoint", type=Path, nargs="*", help="checkpoints to score (default: shipped model)")
+    parser.add_argument("--runs", type=Path, default=Path("runs/ablation"), help="folder with l1/ spatial/ ...")
+    parser.add_argument("--data", type=Path, help="default: runs/data/test (or color_test)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
-    checkpoints = [args.runs / name / "best.safetensors" for name in RUNS]
+    channels = 3 if args.color else 1
+    data = args.data or Path("runs/data") / ("color_test" if args.color else "test")
+    checkpoints = list(args.checkpoint) if args.checkpoint else [default_checkpoint_path(channels)]
+    checkpoints += [args.runs / name / "best.safetensors" for name in RUNS if (args.runs / name).is_dir()]
     missing = [str(c) for c in checkpoints if not c.is_file()]
     if missing:
-        print(f"error: missing runs ({', '.join(missing)}); train them with scripts/train_ablation.sh", file=sys.stderr)
+        print(f"error: missing checkpoints: {', '.join(missing)}", file=sys.stderr)
         return 1
-    argv = [
-        "--data",
-        str(args.data),
-        "--dcp",
-        "--checkpoint",
-        *map(str, checkpoints),
-        "--out-json",
-        str(args.out / "quality.json"),
-        "--out-md",
-        str(args.out / "quality.md"),
-    ]
+    stem = "quality_color" if args.color else "quality"
+    argv = ["--data", str(data), "--channels", str(channels), "--dcp", "--checkpoint", *map(str, checkpoints)]
+    argv += ["--out-json", str(args.out / f"{stem}.json"), "--out-md", str(args.out / f"{stem}.md")]
     if args.device:
         argv += ["--device", args.device]
     return fid_main(argv)

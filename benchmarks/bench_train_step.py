@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from dehaze.atomic import atomic_write_text
 from dehaze.config import Config
 from dehaze.device import resolve_device
 from dehaze.train.distributed import DistContext
@@ -53,8 +54,9 @@ def time_interleaved(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--patch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=12, help="default: the shipped models' 12")
+    parser.add_argument("--patch-size", type=int, default=128, help="default: the shipped models' 128")
+    parser.add_argument("--arch", default="guided", choices=("guided", "unet"))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-json", type=Path, default=Path("benchmarks/results/train_step.json"))
@@ -67,6 +69,7 @@ def main() -> None:
     for name, weight in ROWS.items():
         config = Config()
         config.train.device = args.device
+        config.model.arch = args.arch
         if weight is None:
             config.loss.adversarial_weight = 0.0
         else:
@@ -77,7 +80,7 @@ def main() -> None:
     overhead = (dual - spatial) / dual * 100
     device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else f"cpu ({args.threads} threads)"
     shape = f"batch {args.batch_size} × {args.patch_size}²"
-    print(f"train step, {shape}, {device}, median of {args.steps} interleaved steps")
+    print(f"train step ({args.arch} generator), {shape}, {device}, median of {args.steps} interleaved steps")
     print(f"{'configuration':<28}{'ms/step':>10}{'images/s':>10}")
     for name, ms in results.items():
         print(f"{name:<28}{ms:>10.1f}{args.batch_size / ms * 1000:>10.1f}")
@@ -91,7 +94,8 @@ def main() -> None:
         "frequency_overhead_percent": overhead,
         "cpu_count": os.cpu_count(),
     }
-    args.out_json.write_text(json.dumps(payload, indent=2))
+    payload["arch"] = args.arch
+    atomic_write_text(args.out_json, json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -136,9 +136,9 @@ class TrainConfig:
     test_data: str | None = None
     device: str = "auto"
     steps: int = 2000
-    batch_size: int = 16
-    patch_size: int = 64
-    lr_generator: float = 2e-4
+    batch_size: int = 12
+    patch_size: int = 128
+    lr_generator: float = 3e-4
     lr_critic: float = 2e-4
     lr_schedule: str = "cosine"
     warmup_steps: int = 100

@@ -93,15 +93,31 @@ def _expanded(shape: torch.Size, dim: int, size: int) -> list[int]:
     return sizes
 
 
-def guided_filter(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
-    """Gray-guide guided filter (He et al. 2010): edge-preserving smoothing of ``source`` following ``guide``."""
+def guided_coefficients(
+    guide: torch.Tensor,
+    source: torch.Tensor,
+    radius: int,
+    eps: float,
+    prior_slope: torch.Tensor | float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Box-smoothed coefficients ``(A, B)`` of the guided filter's local fits ``source ≈ A·guide + B``.
+
+    The ridge term pulls each window's slope towards ``prior_slope`` (0 in He et al. 2010): where the guide is flat
+    the slope becomes the prior instead of 0, so a caller can keep texture that the fit cannot see.
+    """
     mean_guide = box_mean(guide, radius)
     mean_source = box_mean(source, radius)
     covariance = box_mean(guide * source, radius) - mean_guide * mean_source
     variance = box_mean(guide * guide, radius) - mean_guide * mean_guide
-    a = covariance / (variance + eps)
-    b = mean_source - a * mean_guide
-    return box_mean(a, radius) * guide + box_mean(b, radius)
+    slope = (covariance + eps * prior_slope) / (variance + eps)
+    offset = mean_source - slope * mean_guide
+    return box_mean(slope, radius), box_mean(offset, radius)
+
+
+def guided_filter(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """Gray-guide guided filter (He et al. 2010): edge-preserving smoothing of ``source`` following ``guide``."""
+    slope, offset = guided_coefficients(guide, source, radius, eps)
+    return slope * guide + offset
 
 
 def dark_channel_prior_tensor(

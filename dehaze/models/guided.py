@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dehaze.dcp import atmospheric_light, box_mean, dark_channel
+from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
 LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
@@ -80,24 +80,6 @@ def apply_coefficients(image: torch.Tensor, slope: torch.Tensor, offset: torch.T
         s, o = part[:, : slope.shape[1]], part[:, slope.shape[1] :]
         torch.addcmul(o, s, image[..., start : start + len(rows), :], out=out[..., start : start + len(rows), :])
     return out
-
-
-def guided_coefficients(
-    guide: torch.Tensor, target: torch.Tensor, prior_slope: torch.Tensor, radius: int, eps: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Local linear fit ``target ≈ A·guide + B`` (guided filter, He et al. 2010) regularised towards ``prior_slope``.
-
-    Where the guide is flat the slope falls back to ``prior_slope`` (the network's ``a``) instead of to 0, so
-    full-resolution texture is kept and scaled like the scattering model says; across edges the fit follows the
-    guide, so coefficient maps do not leak over depth edges (no halos). Returns the box-smoothed ``A`` and ``B``.
-    """
-    mean_guide = box_mean(guide, radius)
-    mean_target = box_mean(target, radius)
-    covariance = box_mean(guide * target, radius) - mean_guide * mean_target
-    variance = box_mean(guide * guide, radius) - mean_guide * mean_guide
-    slope = (covariance + eps * prior_slope) / (variance + eps)
-    offset = mean_target - slope * mean_guide
-    return box_mean(slope, radius), box_mean(offset, radius)
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -190,6 +172,8 @@ class GuidedGenerator(nn.Module):
         view = resize_to(hazy, view_size_for(*hazy.shape[-2:], self.view_size))
         slope, offset = self.coefficients(view)
         target = slope * view + offset
-        fit_slope, fit_offset = guided_coefficients(view, target, slope, self.guide_radius, self.guide_eps)
+        # the guided filter's local fits, pulled towards the network's slope: coefficient maps follow the image's
+        # edges (no halos across depth edges) and flat regions keep their full-resolution texture
+        fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
         out = apply_coefficients(hazy, fit_slope, fit_offset)
         return out + (out.clamp(0.0, 1.0) - out).detach()  # straight-through clamp

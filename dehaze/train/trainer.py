@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dehaze import losses
-from dehaze.checkpoint import load_training_state, save_generator, save_training_state
+from dehaze.checkpoint import load_training_state, save_generator, save_training_state, validate_training_state
 from dehaze.config import Config
 from dehaze.data.dataset import PairedDataset
 from dehaze.data.onthefly import OnTheFlyHaze
@@ -131,10 +131,14 @@ class Trainer:
     # ----------------------------------------------------------------- state
     def _load_state(self) -> None:
         state = load_training_state(self.run.state, map_location=self.device)
+        validate_training_state(
+            state,
+            self.run.state,
+            modules={"generator": self.generator, "ema": self.ema, "critic": self.critic},
+            optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d},
+        )
         self.generator.load_state_dict(state["generator"])
         if self.ema is not None:
-            if "ema" not in state:
-                raise DehazeError(f"{self.run.state}: no EMA weights saved; resume with --set train.ema_decay=0")
             self.ema.load_state_dict(state["ema"])
         if self.critic is not None:
             self.critic.load_state_dict(state["critic"])
