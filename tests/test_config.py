@@ -23,7 +23,7 @@ def test_yaml_round_trip_keeps_every_value(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("model.widht=3", "model has: in_channels"),
+        ("model.widht=3", "model has: arch, in_channels"),
         ("nope.x=1", "unknown option"),
         ("train.steps=many", "expected a number"),
         ("train.amp=3", "expected true/false"),

@@ -213,7 +213,8 @@ def test_ctrl_c_saves_and_exits_cleanly(data_root: Path, tmp_path: Path) -> None
 
 def test_resume_can_lower_the_learning_rate(data_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    common = ["--data", str(data_root), "--no-fid", *TINY]
+    constant = ["--set", "train.lr_schedule=constant", "--set", "train.warmup_steps=0"]
+    common = ["--data", str(data_root), "--no-fid", *TINY, *constant]
     assert train_main([*common, "--out", str(run), "--steps", "2"]) == 0
     lower = ["--set", "train.lr_generator=1e-5"]
     assert train_main(["--out", str(run), "--steps", "3", "--resume", "--no-fid", *lower]) == 0
