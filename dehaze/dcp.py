@@ -6,10 +6,14 @@ not rescaled with the image size. All steps are vectorised torch on the CPU: the
 with log-step doubling, and the guided filter's box means use cumulative sums, so the cost does not grow with
 the radius. The box filter is our own rather than ``kornia.filters.guided_blur``, whose reflect padding fails
 when the radius exceeds the image size (small images with radius 60); at the borders the box mean is taken
-over the part of the window inside the image.
+over the part of the window inside the image. Images larger than ``STRIP_PIXELS`` are processed in strips of rows
+with halos (:func:`map_strips`), with the same result: memory holds the input, the output and one strip's work.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import torch
@@ -17,6 +21,9 @@ import torch.nn.functional as F
 
 from dehaze.color import luminance
 from dehaze.errors import DehazeError
+from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit
+
+STRIP_PIXELS = 1 << 21  # the prior works on strips of rows of about this many pixels (plus halo rows)
 
 
 def min_filter(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -53,17 +60,16 @@ def atmospheric_light(image: torch.Tensor, dark: torch.Tensor, top_fraction: flo
     """Airlight per image and channel (N×C×1×1).
 
     Takes the ``top_fraction`` (0.1%) brightest pixels of the dark channel and, among them, the one with the highest
-    intensity in the input (He et al. 2009, section 4.4).
+    intensity in the input (He et al. 2009, section 4.4). Only the candidates are read: no copy of the image.
     """
-    n, c = image.shape[:2]
+    n, c, _, width = image.shape
     flat_dark = dark.reshape(n, -1)
     count = max(1, int(round(flat_dark.shape[1] * top_fraction)))
     candidates = flat_dark.topk(count, dim=1).indices  # N×k
-    flat_image = image.reshape(n, c, -1)
-    intensity = flat_image.sum(dim=1).gather(1, candidates)  # N×k
-    brightest = candidates.gather(1, intensity.argmax(dim=1, keepdim=True))  # N×1
-    light = flat_image.gather(2, brightest.unsqueeze(1).expand(n, c, 1))
-    return light.reshape(n, c, 1, 1)
+    batch = torch.arange(n, device=image.device)[:, None]
+    values = image[batch, :, candidates // width, candidates % width].transpose(1, 2)  # N×C×k
+    brightest = values.sum(dim=1).argmax(dim=1)  # N
+    return values[torch.arange(n, device=image.device), :, brightest].reshape(n, c, 1, 1)
 
 
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -120,6 +126,43 @@ def guided_filter(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: f
     return slope * guide + offset
 
 
+def _dehaze_rows(
+    hazy: torch.Tensor,
+    keep: slice,
+    light: torch.Tensor,
+    patch: int,
+    omega: float,
+    t0: float,
+    guided_radius: int,
+    eps: float,
+) -> torch.Tensor:
+    """The dark channel prior's transmission, refinement and inversion on a strip of N×C×H×W rows; returns the
+    rows ``keep`` (the others are the strip's halo)."""
+    transmission = 1.0 - omega * dark_channel(hazy / light, patch)
+    if guided_radius > 0:
+        transmission = guided_filter(luminance(hazy), transmission, guided_radius, eps)
+    transmission = transmission[..., keep, :].clamp(min=t0)
+    return ((hazy[..., keep, :] - light) / transmission + light).clamp(0.0, 1.0)
+
+
+def map_strips(
+    fn: Callable[[torch.Tensor, slice], torch.Tensor], image: torch.Tensor, halo: int, out: torch.Tensor
+) -> torch.Tensor:
+    """``out`` filled strip by strip (about ``STRIP_PIXELS`` pixels each) with ``fn(rows, keep)``: ``rows`` is the
+    strip with ``halo`` extra rows on both sides (clipped at the image), ``fn`` returns its result on ``keep``.
+
+    The result equals the whole-image one when an output row depends on input rows at most ``halo`` away
+    (and windows are clipped at the image, not at the strip).
+    """
+    height, width = image.shape[-2:]
+    step = max(1, STRIP_PIXELS // max(1, width))
+    for top in range(0, height, step):
+        bottom = min(height, top + step)
+        low, high = max(0, top - halo), min(height, bottom + halo)
+        out[..., top:bottom, :] = fn(image[..., low:high, :], slice(top - low, bottom - low))
+    return out
+
+
 def dark_channel_prior_tensor(
     hazy: torch.Tensor,
     patch: int = 15,
@@ -128,14 +171,22 @@ def dark_channel_prior_tensor(
     guided_radius: int = 60,
     eps: float = 1e-3,
 ) -> torch.Tensor:
-    """Dehaze an N×C×H×W batch in [0, 1] (C = 1 or 3) with the dark channel prior."""
-    hazy = hazy.float().clamp(0.0, 1.0)
-    light = atmospheric_light(hazy, dark_channel(hazy, patch)).clamp(min=1e-3)
-    transmission = 1.0 - omega * dark_channel(hazy / light, patch)
-    if guided_radius > 0:
-        transmission = guided_filter(luminance(hazy), transmission, guided_radius, eps)
-    transmission = transmission.clamp(min=t0)
-    return ((hazy - light) / transmission + light).clamp(0.0, 1.0)
+    """Dehaze an N×C×H×W batch in [0, 1] (C = 1 or 3) with the dark channel prior.
+
+    Large images are processed in strips of rows with halos (see :func:`map_strips`): the airlight comes from the
+    whole image's dark channel, everything else is local, so the result equals the whole-image computation
+    while memory holds the input, the output, the dark channel and one strip's temporaries.
+    """
+    hazy = clamp_unit(hazy.float())
+    n, _, height, width = hazy.shape
+    dark = hazy.new_empty(n, 1, height, width)
+    dark = map_strips(lambda rows, keep: dark_channel(rows, patch)[..., keep, :], hazy, patch // 2, dark)
+    light = atmospheric_light(hazy, dark).clamp(min=1e-3)
+    del dark
+    # transmission rows need hazy rows patch // 2 away; the guided filter box-filters twice, 2 × radius more
+    halo = patch // 2 + 2 * max(0, guided_radius)
+    dehaze = partial(_dehaze_rows, light=light, patch=patch, omega=omega, t0=t0, guided_radius=guided_radius, eps=eps)
+    return map_strips(dehaze, hazy, halo, torch.empty_like(hazy))
 
 
 def dark_channel_prior(
@@ -147,15 +198,10 @@ def dark_channel_prior(
     eps: float = 1e-3,
 ) -> np.ndarray:
     """Dehaze an H×W×C (C = 1 or 3) or H×W float image in [0, 1]; returns float32 of the same shape."""
-    array = np.asarray(hazy, dtype=np.float32)
-    if array.ndim == 2:
-        tensor = torch.from_numpy(array)[None, None]
-    elif array.ndim == 3 and array.shape[2] in (1, 3):
-        tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
-    else:
+    array = np.asarray(hazy)
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3))):
         raise DehazeError(f"dark channel prior expects H×W, H×W×1 or H×W×3, got shape {array.shape}")
     with torch.inference_mode():
-        result = dark_channel_prior_tensor(tensor, patch, omega, t0, guided_radius, eps)[0]
-    if array.ndim == 2:
-        return result[0].numpy()
-    return np.ascontiguousarray(result.permute(1, 2, 0).numpy())
+        batch = array_to_batch(array[..., None] if array.ndim == 2 else array)  # shares memory, never written
+        result = batch_to_array(dark_channel_prior_tensor(batch, patch, omega, t0, guided_radius, eps))
+    return result[..., 0] if array.ndim == 2 else result

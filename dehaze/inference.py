@@ -28,7 +28,7 @@ from dehaze.color import luminance
 from dehaze.config import ModelConfig
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
-from dehaze.imageio import pil_to_array
+from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8
 from dehaze.models.unet import pad_to_multiple
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
@@ -245,7 +245,7 @@ class Dehazer:
         """
         with torch.inference_mode():
             if getattr(self.generator, "whole_image", False):
-                return self.generator(images.float().to(self.device)).float().cpu().clamp_(0.0, 1.0)
+                return clamp_unit(self.generator(images.float().to(self.device)).float().cpu())  # never in place
             result = tiled_apply(
                 self._run_model,
                 images.float(),
@@ -283,16 +283,13 @@ class Dehazer:
         """
         array = np.asarray(image)
         is_uint8 = array.dtype == np.uint8
-        values = array.astype(np.float32) / 255.0 if is_uint8 else array.astype(np.float32, copy=False)
+        values = np.divide(array, 255.0, dtype=np.float32) if is_uint8 else array.astype(np.float32, copy=False)
         if values.ndim == 2:
             values = values[..., None]
         if values.ndim != 3 or values.shape[2] not in (1, 3) or min(values.shape[:2]) < 1:
             raise DehazeError(f"expected an H×W, H×W×1 or H×W×3 image, got shape {array.shape}")
-        values = np.ascontiguousarray(values)  # torch needs positive strides and a writable buffer (never written)
-        if not values.flags.writeable:
-            values = values.copy()
         with torch.inference_mode():
-            tensor = torch.from_numpy(values).permute(2, 0, 1)[None].clamp(0.0, 1.0)  # a copy: input untouched
+            tensor = clamp_unit(array_to_batch(values))  # shares the input's memory (never written) when it can
             if tensor.shape[1] == 3:
                 result = self._dehaze_colour(tensor)
             elif self.channels == 3 and self.companion is not None and self.companion.channels == 1:
@@ -301,17 +298,15 @@ class Dehazer:
                 result = luminance(self.dehaze_tensor(tensor.expand(1, 3, -1, -1)))
             else:
                 result = self.dehaze_tensor(tensor)
-            output = np.ascontiguousarray(result[0].permute(1, 2, 0).numpy())
+            output = batch_to_array(result)  # no copy: results keep the input's channels-last layout
         if array.ndim == 2:
             output = output[..., 0]
-        if is_uint8:
-            return (output * 255.0 + 0.5).astype(np.uint8)
-        return output
+        return to_uint8(output) if is_uint8 else output
 
     def __call__(self, image: Image.Image | np.ndarray) -> Image.Image | np.ndarray:
         """Dehaze a PIL image (→ PIL "L" or "RGB", 8-bit) or a NumPy array (→ array, see :meth:`dehaze_array`)."""
         if isinstance(image, Image.Image):
             result = self.dehaze_array(pil_to_array(image))
-            pixels = (np.clip(result, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            pixels = to_uint8(result)
             return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
         return self.dehaze_array(image)

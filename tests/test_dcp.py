@@ -9,7 +9,17 @@ import torch.nn.functional as F
 from skimage import data
 from skimage.transform import resize
 
-from dehaze.dcp import atmospheric_light, box_mean, dark_channel, dark_channel_prior, min_filter
+from dehaze import dcp
+from dehaze.color import luminance
+from dehaze.dcp import (
+    atmospheric_light,
+    box_mean,
+    dark_channel,
+    dark_channel_prior,
+    dark_channel_prior_tensor,
+    guided_filter,
+    min_filter,
+)
 from dehaze.errors import DehazeError
 from dehaze.haze import add_haze
 
@@ -85,3 +95,39 @@ def test_dcp_keeps_shape_for_any_size(shape: tuple[int, ...]) -> None:
 def test_dcp_rejects_bad_shapes() -> None:
     with pytest.raises(DehazeError):
         dark_channel_prior(np.zeros((8, 8, 4), np.float32))
+
+
+def whole_image_dcp(hazy: torch.Tensor, patch: int, radius: int, omega: float = 0.95, t0: float = 0.1) -> torch.Tensor:
+    """The reference: every step of the prior on the whole image at once."""
+    light = atmospheric_light(hazy, dark_channel(hazy, patch)).clamp(min=1e-3)
+    transmission = 1.0 - omega * dark_channel(hazy / light, patch)
+    if radius > 0:
+        transmission = guided_filter(luminance(hazy), transmission, radius, 1e-3)
+    return ((hazy - light) / transmission.clamp(min=t0) + light).clamp(0.0, 1.0)
+
+
+@pytest.mark.parametrize("gray", [True, False])
+@pytest.mark.parametrize("rows,patch,radius", [(1, 3, 8), (3, 5, 6), (40, 15, 60), (16, 7, 0)])
+def test_strip_wise_prior_equals_whole_image(monkeypatch, gray: bool, rows: int, patch: int, radius: int) -> None:
+    """Large images go in strips of rows with halos (2 × guided radius + patch // 2); strips thinner than the halo
+    included, the result is the whole-image one, and the airlight is still the whole image's. (Float32 box sums
+    differ in rounding: the whole-image result is itself only this close to a float64 computation.)"""
+    _, hazy = hazy_photo(gray)
+    hazy = hazy[:, :150]  # 160 rows × 150 columns: strips of ``rows`` rows
+    tensor = torch.from_numpy(np.ascontiguousarray(hazy.reshape(160, 150, -1).transpose(2, 0, 1)))[None]
+    expected = whole_image_dcp(tensor, patch, radius)
+    monkeypatch.setattr(dcp, "STRIP_PIXELS", rows * 150)
+    strips = dark_channel_prior(hazy, patch=patch, guided_radius=radius)  # the NumPy entry point, H×W×C strides
+    assert strips.shape == hazy.shape
+    result = torch.from_numpy(strips.reshape(160, 150, -1)).permute(2, 0, 1)[None]
+    assert torch.allclose(result, expected, atol=2e-5)
+    batch = torch.cat([tensor, tensor.flip(-1)])  # a batch of two, contiguous N×C×H×W
+    assert torch.allclose(dark_channel_prior_tensor(batch, patch, guided_radius=radius)[:1], expected, atol=2e-5)
+
+
+def test_prior_leaves_its_input_alone_and_clamps_out_of_range_values() -> None:
+    image = np.random.default_rng(1).random((40, 30, 3), dtype=np.float32) * 1.4 - 0.2
+    before = image.copy()
+    result = dark_channel_prior(image)
+    np.testing.assert_array_equal(image, before)
+    np.testing.assert_array_equal(result, dark_channel_prior(np.clip(image, 0.0, 1.0)))

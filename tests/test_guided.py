@@ -76,6 +76,7 @@ def test_strip_path_equals_whole_image_path(monkeypatch) -> None:
     slope, offset = torch.rand(1, 3, 7, 5) + 0.5, torch.rand(1, 3, 7, 5) - 0.5
     with torch.no_grad():
         whole = apply_coefficients(image, slope, offset)
+        monkeypatch.setattr(guided, "WHOLE_IMAGE_PIXELS", 0)
         monkeypatch.setattr(guided, "STRIP_PIXELS", 61 * 10)  # 10 rows a strip
         strips = apply_coefficients(image, slope, offset)
     assert torch.allclose(whole, strips, atol=1e-6)

@@ -10,15 +10,20 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
+from dehaze import imageio
 from dehaze.errors import DehazeError, ImageReadError
 from dehaze.imageio import (
     IMAGE_SUFFIXES,
+    array_to_batch,
+    batch_to_array,
+    clamp_unit,
     list_images,
     read_image,
     read_image_size,
     save_image,
     to_array,
     to_tensor,
+    to_uint8,
 )
 
 
@@ -107,8 +112,10 @@ def test_cmyk(tmp_path: Path, rgb: np.ndarray) -> None:
     assert np.abs(read_image(tmp_path / "c.jpg", 3) - rgb / 255.0).mean() < 0.02
 
 
+@pytest.mark.parametrize("strip_pixels", [1 << 20, 25])  # one strip, or strips of 2 rows written in place
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation(tmp_path: Path, orientation: int) -> None:
+def test_exif_orientation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orientation: int, strip_pixels: int) -> None:
+    monkeypatch.setattr(imageio, "STRIP_PIXELS", strip_pixels)
     rng = np.random.default_rng(orientation)
     pixels = (rng.random((6, 10, 3)) * 255).astype(np.uint8)
     img = Image.fromarray(pixels)
@@ -207,3 +214,46 @@ def test_tensor_helpers() -> None:
     assert tensor.shape == (3, 5, 7) and tensor.dtype == torch.float32
     np.testing.assert_array_equal(to_array(tensor), array)
     assert to_tensor(array[..., 0]).shape == (1, 5, 7)
+
+
+def test_decoding_in_strips_equals_one_strip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray) -> None:
+    """Pixels are converted in strips of rows; ``channels=None`` keeps the source's kind (gray: 1, colour: 3)."""
+    alpha = (np.arange(24 * 32).reshape(24, 32) * 7 % 256).astype(np.uint8)
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "rgba.png")
+    Image.fromarray(np.dstack([rgb[..., 0], alpha])).save(tmp_path / "la.png")
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "p.png", transparency=3)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.tif")
+    Image.fromarray(rgb[..., 1]).save(tmp_path / "gray.png")
+    cv2.imwrite(str(tmp_path / "c16.png"), rgb[..., ::-1].astype(np.uint16) * 257)
+    kinds = {"rgba.png": 3, "la.png": 1, "p.png": 3, "cmyk.tif": 3, "gray.png": 1, "c16.png": 3}
+    whole = {(name, c): read_image(tmp_path / name, c) for name in kinds for c in (1, 3, None)}
+    monkeypatch.setattr(imageio, "STRIP_PIXELS", 40)  # one 32-px row a strip
+    for (name, channels), expected in whole.items():
+        strips = read_image(tmp_path / name, channels)
+        np.testing.assert_array_equal(strips, expected)
+        assert strips.shape[2] == (channels or kinds[name]) and strips.flags.c_contiguous
+
+
+def test_uint8_conversion_in_strips(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = np.random.default_rng(0).random((13, 7, 3), dtype=np.float32) * 1.2 - 0.1
+    image[2, 3, 1] = np.nan
+    before = image.copy()
+    expected = (np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    monkeypatch.setattr(imageio, "STRIP_PIXELS", 15)  # two rows a strip
+    np.testing.assert_array_equal(to_uint8(image), expected)
+    np.testing.assert_array_equal(to_uint8(image[..., 0]), expected[..., 0])
+    np.testing.assert_array_equal(image, before)  # the input is not modified
+
+
+def test_batch_views_share_memory() -> None:
+    """An H×W×C array and its 1×C×H×W batch are the same memory both ways: no full-size copies."""
+    array = np.random.default_rng(0).random((5, 7, 3), dtype=np.float32)
+    batch = array_to_batch(array)
+    assert batch.shape == (1, 3, 5, 7) and np.shares_memory(batch.numpy(), array)
+    assert np.shares_memory(batch_to_array(batch), array)
+    np.testing.assert_array_equal(batch_to_array(torch.empty_like(batch).copy_(batch)), array)
+    read_only = array.copy()
+    read_only.flags.writeable = False
+    assert torch.equal(array_to_batch(read_only), batch)  # copied: torch wants a writable buffer
+    assert clamp_unit(batch) is batch
+    assert torch.equal(clamp_unit(batch * 2.0 - 0.5), (batch * 2.0 - 0.5).clamp(0.0, 1.0))

@@ -170,8 +170,8 @@ def _read(path: Path, color: str) -> np.ndarray:
 
     if color == "gray":
         return read_image(path, channels=1)
-    image = read_image(path, channels=3)
-    return image[..., :1] if is_gray(image, tolerance=0.0) else image
+    image = read_image(path, channels=None)  # a gray file is read as one channel, not three
+    return np.ascontiguousarray(image[..., :1]) if is_gray(image, tolerance=0.0) else image
 
 
 def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, quiet: bool) -> RunSummary:
@@ -186,9 +186,11 @@ def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, qui
             continue
         try:
             image = _read(job.source, color)
+            size = image.shape[:2]
             result = dehaze(image)
-            if result.shape[:2] != image.shape[:2]:
-                raise DehazeError(f"internal error: output size {result.shape[:2]} != input size {image.shape[:2]}")
+            del image  # a large photo's input is not kept in memory while its output is encoded
+            if result.shape[:2] != size:
+                raise DehazeError(f"internal error: output size {result.shape[:2]} != input size {size}")
             save_image(result, job.output)
         except WriteError as exc:
             if exc.disk_full:  # every further output would fail the same way: stop, naming the file

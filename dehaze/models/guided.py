@@ -27,7 +27,8 @@ MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many tim
 LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
 AIRLIGHT_FLOOR = 0.05
 HEAD_INIT_STD = 1e-3
-STRIP_PIXELS = 1 << 22  # full-resolution rows are processed in strips of about this many pixels at inference
+STRIP_PIXELS = 1 << 18  # full-resolution rows are processed in strips of about this many pixels at inference
+WHOLE_IMAGE_PIXELS = 1 << 22  # ... for images larger than this; smaller ones in one piece, as in training
 
 
 def view_size_for(height: int, width: int, short_side: int) -> tuple[int, int]:
@@ -44,8 +45,18 @@ def resize_to(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if (height, width) == size:
         return image
     if height >= size[0] and width >= size[1]:
+        if image.shape[1] == 1 and not image.is_contiguous() and _is_channels_last(image.transpose(0, 1)):
+            # the channels of one channels-last image as a batch (per-channel dehazing): pool them as channels,
+            # without the copy that pooling a non-contiguous batch would make
+            return F.interpolate(image.transpose(0, 1), size=size, mode="area").transpose(0, 1)
         return F.interpolate(image, size=size, mode="area")
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
+
+
+def _is_channels_last(image: torch.Tensor) -> bool:
+    """Strides exactly those of a channels-last N×C×H×W tensor (what pooling kernels accept without a copy)."""
+    n, c, h, w = image.shape
+    return image.stride() == (h * w * c, 1, w * c, c)
 
 
 def _bilinear_rows(low: torch.Tensor, rows: torch.Tensor, full_height: int) -> torch.Tensor:
@@ -61,18 +72,21 @@ def _bilinear_rows(low: torch.Tensor, rows: torch.Tensor, full_height: int) -> t
 def apply_coefficients(image: torch.Tensor, slope: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
     """``slope·image + offset`` with low-resolution coefficient maps upsampled bilinearly to the image size.
 
-    In training (autograd on) this is a plain interpolate; under no-grad it works in strips of rows, so memory
-    stays bounded by a few strips even for a 50-MP photo. Both paths compute the same values.
+    In training (autograd on) this is a plain interpolate; under no-grad, images above ``WHOLE_IMAGE_PIXELS`` go in
+    strips of rows, so memory holds the output and one small strip even for a 50-MP photo. Both paths compute the
+    same values (to float rounding).
     """
     height, width = image.shape[-2:]
-    if torch.is_grad_enabled() or height * width <= STRIP_PIXELS:
+    if torch.is_grad_enabled() or height * width <= WHOLE_IMAGE_PIXELS:
         size = (height, width)
         return F.interpolate(slope, size=size, mode="bilinear", align_corners=False) * image + F.interpolate(
             offset, size=size, mode="bilinear", align_corners=False
         )
     coeffs = torch.cat([slope, offset], dim=1)
     coeffs = F.interpolate(coeffs, size=(coeffs.shape[-2], width), mode="bilinear", align_corners=False)
-    out = torch.empty(image.shape[0], offset.shape[1], height, width, dtype=image.dtype, device=image.device)
+    shape = (image.shape[0], offset.shape[1], height, width)
+    # the input's memory layout (channels-last for an H×W×C array), so converting back needs no copy
+    out = torch.empty_like(image) if image.shape == shape else image.new_empty(shape)
     strip = max(1, STRIP_PIXELS // width)
     for start in range(0, height, strip):
         rows = torch.arange(start, min(height, start + strip), device=image.device)
@@ -176,4 +190,6 @@ class GuidedGenerator(nn.Module):
         # edges (no halos across depth edges) and flat regions keep their full-resolution texture
         fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
         out = apply_coefficients(hazy, fit_slope, fit_offset)
+        if not torch.is_grad_enabled():  # inference: in place, no full-size copies (same values)
+            return out.clamp_(0.0, 1.0)
         return out + (out.clamp(0.0, 1.0) - out).detach()  # straight-through clamp
