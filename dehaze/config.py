@@ -18,8 +18,8 @@ class ModelConfig:
     """Generator: ``arch="guided"`` (whole-scene, low-resolution view, default) or ``"unet"`` (the ablation's U-Net).
 
     ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``, ``view_size``,
-    ``prior_patch``, ``guide_radius``, ``guide_eps`` are options of the guided generator (``in_channels`` is its
-    channel count).
+    ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps`` are options of the guided
+    generator (``in_channels`` is its channel count).
     """
 
     arch: str = "guided"
@@ -35,6 +35,8 @@ class ModelConfig:
     prior_patch: int = 5
     guide_radius: int = 1
     guide_eps: float = 1e-3
+    detail_radius: int = 2
+    detail_eps: float = 3e-4
 
 
 # Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a
@@ -56,6 +58,8 @@ MODEL_RANGES: dict[str, tuple[float, float]] = {
     "prior_patch": (1, 63),  # and odd
     "guide_radius": (0, 64),
     "guide_eps": (1e-9, 1.0),
+    "detail_radius": (0, 16),
+    "detail_eps": (0.0, 1.0),
 }
 
 

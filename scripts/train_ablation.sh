@@ -3,6 +3,7 @@
 #   bash scripts/train_ablation.sh [STEPS (default 800)] [DATA (default runs/data)] [OUT (default runs/ablation)]
 # Rows: L1-only, spatial-only GAN (λ = 1), frequency-only GAN (λ = 0), dual GAN (λ = 0.5); all the whole-scene
 # guided generator trained on haze made on the fly from BSD360, same seed, batch, crops and schedule.
+# Trained like the shipped models (detail_eps=0); bench_quality.py scores them with the shipped inference setting.
 # Two runs at a time with one thread each, so a 2-core CPU is shared evenly; on a GPU drop OMP_NUM_THREADS.
 set -euo pipefail
 STEPS="${1:-800}"
@@ -11,7 +12,7 @@ OUT="${3:-runs/ablation}"
 common=(--clean "$DATA/sources/bsd360" --val "$DATA/val" --test "$DATA/test" --steps "$STEPS"
         --patch-size 128 --batch-size 12 --set train.lr_generator=3e-4 --set train.num_workers=1
         --set train.val_every=200 --set train.sample_every=200 --set train.checkpoint_every=100
-        --set train.log_every=20)
+        --set train.log_every=20 --set model.detail_eps=0)
 declare -A rows=([l1]="--set loss.adversarial_weight=0" [spatial]="--spatial-weight 1.0"
                  [freq]="--spatial-weight 0.0" [dual]="--spatial-weight 0.5")
 mkdir -p "$OUT"

@@ -69,17 +69,35 @@ def test_same_photo_at_two_sizes_gives_consistent_outputs() -> None:
     assert (hazy_small - out_small).abs().mean() > 0.05  # and it did change the image
 
 
-def test_strip_path_equals_whole_image_path(monkeypatch) -> None:
-    """At inference, coefficients are applied in strips of rows (bounded memory); the result is the same."""
+@pytest.mark.parametrize(("radius", "eps", "rows"), [(0, 0.0, 10), (2, 3e-4, 10), (3, 1e-2, 2), (2, 3e-4, 1)])
+def test_strip_path_equals_whole_image_path(monkeypatch, radius: int, eps: float, rows: int) -> None:
+    """At inference, coefficients are applied in strips of rows (bounded memory), with halos for the structure
+    filter; the result is the same as the whole-image path, also for strips thinner than the halo."""
     torch.manual_seed(0)
     image = torch.rand(1, 3, 97, 61)
     slope, offset = torch.rand(1, 3, 7, 5) + 0.5, torch.rand(1, 3, 7, 5) - 0.5
     with torch.no_grad():
-        whole = apply_coefficients(image, slope, offset)
+        whole = apply_coefficients(image, slope, offset, radius, eps)
         monkeypatch.setattr(guided, "WHOLE_IMAGE_PIXELS", 0)
-        monkeypatch.setattr(guided, "STRIP_PIXELS", 61 * 10)  # 10 rows a strip
-        strips = apply_coefficients(image, slope, offset)
-    assert torch.allclose(whole, strips, atol=1e-6)
+        monkeypatch.setattr(guided, "STRIP_PIXELS", 61 * rows)
+        strips = apply_coefficients(image, slope, offset, radius, eps)
+    assert torch.allclose(whole, strips, atol=1e-5)
+
+
+def test_gain_multiplies_structure_but_not_noise() -> None:
+    """A flat, noisy region dehazed with gain 5 keeps its noise amplitude; an edge is amplified 5×."""
+    torch.manual_seed(0)
+    flat = 0.6 + 0.004 * torch.randn(1, 1, 64, 64)
+    edge = torch.zeros(1, 1, 64, 64)
+    edge[..., 32:] = 0.1
+    slope, offset = torch.full((1, 1, 4, 4), 5.0), torch.full((1, 1, 4, 4), -2.0)
+    with torch.no_grad():
+        plain = apply_coefficients(flat, slope, offset)
+        kept = apply_coefficients(flat, slope, offset, 2, 3e-4)
+        step = apply_coefficients(edge + 0.5, slope, offset, 2, 3e-4)
+    assert plain.std().item() == pytest.approx(5 * flat.std().item(), rel=1e-3)
+    assert kept.std() < 1.5 * flat.std()
+    assert (step[..., 40:].mean() - step[..., :24].mean()).item() == pytest.approx(0.5, abs=0.02)
 
 
 def test_untrained_model_starts_as_a_smooth_dark_channel_prior() -> None:

@@ -27,6 +27,8 @@ def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
             prior_patch=cfg.prior_patch,
             guide_radius=cfg.guide_radius,
             guide_eps=cfg.guide_eps,
+            detail_radius=cfg.detail_radius,
+            detail_eps=cfg.detail_eps,
         )
     return UNetGenerator(
         in_channels=cfg.in_channels,

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
+from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients, guided_filter
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
 LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
@@ -69,8 +69,35 @@ def _bilinear_rows(low: torch.Tensor, rows: torch.Tensor, full_height: int) -> t
     return low[..., top, :] * (1.0 - frac) + low[..., bottom, :] * frac
 
 
-def apply_coefficients(image: torch.Tensor, slope: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
-    """``slope·image + offset`` with low-resolution coefficient maps upsampled bilinearly to the image size.
+def structure(image: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """Edge-preserving smoothing of each channel guided by itself (a self-guided filter, He et al. 2010).
+
+    Windows whose variance is well above ``eps`` (edges, texture) are kept; flatter ones (noise, JPEG blocks,
+    quantisation steps in a sky) are smoothed. ``radius`` 0 or ``eps`` 0 returns the image itself.
+    """
+    if radius <= 0 or eps <= 0:
+        return image
+    return guided_filter(image, image, radius, eps)
+
+
+def _apply_whole(image: torch.Tensor, slope: torch.Tensor, offset: torch.Tensor, radius: int, eps: float):
+    size = image.shape[-2:]
+    slope = F.interpolate(slope, size=size, mode="bilinear", align_corners=False)
+    offset = F.interpolate(offset, size=size, mode="bilinear", align_corners=False)
+    if radius <= 0 or eps <= 0:
+        return slope * image + offset
+    smooth = structure(image, radius, eps)
+    return slope * smooth + offset + (image - smooth)
+
+
+def apply_coefficients(
+    image: torch.Tensor, slope: torch.Tensor, offset: torch.Tensor, detail_radius: int = 0, detail_eps: float = 0.0
+) -> torch.Tensor:
+    """``slope·S + offset + (image − S)`` with low-resolution coefficient maps upsampled bilinearly to the image
+    size, where ``S`` is the image's structure (:func:`structure`; ``S = image`` when ``detail_eps`` is 0).
+
+    The scattering model's gain ``slope`` (1/t, up to 10 in dense haze) thus multiplies the image's structure but
+    not its noise, which keeps its own amplitude: skies stay smooth instead of blotchy.
 
     In training (autograd on) this is a plain interpolate; under no-grad, images above ``WHOLE_IMAGE_PIXELS`` go in
     strips of rows, so memory holds the output and one small strip even for a 50-MP photo. Both paths compute the
@@ -78,10 +105,9 @@ def apply_coefficients(image: torch.Tensor, slope: torch.Tensor, offset: torch.T
     """
     height, width = image.shape[-2:]
     if torch.is_grad_enabled() or height * width <= WHOLE_IMAGE_PIXELS:
-        size = (height, width)
-        return F.interpolate(slope, size=size, mode="bilinear", align_corners=False) * image + F.interpolate(
-            offset, size=size, mode="bilinear", align_corners=False
-        )
+        return _apply_whole(image, slope, offset, detail_radius, detail_eps)
+    detail = detail_radius > 0 and detail_eps > 0
+    halo = 2 * detail_radius if detail else 0  # the self-guided filter box-filters twice
     coeffs = torch.cat([slope, offset], dim=1)
     coeffs = F.interpolate(coeffs, size=(coeffs.shape[-2], width), mode="bilinear", align_corners=False)
     shape = (image.shape[0], offset.shape[1], height, width)
@@ -92,7 +118,16 @@ def apply_coefficients(image: torch.Tensor, slope: torch.Tensor, offset: torch.T
         rows = torch.arange(start, min(height, start + strip), device=image.device)
         part = _bilinear_rows(coeffs, rows, height)
         s, o = part[:, : slope.shape[1]], part[:, slope.shape[1] :]
-        torch.addcmul(o, s, image[..., start : start + len(rows), :], out=out[..., start : start + len(rows), :])
+        pixels = image[..., start : start + len(rows), :]
+        target = out[..., start : start + len(rows), :]
+        if not detail:
+            torch.addcmul(o, s, pixels, out=target)
+            continue
+        low, high = max(0, start - halo), min(height, start + len(rows) + halo)
+        smooth = structure(image[..., low:high, :], detail_radius, detail_eps)[
+            ..., start - low : start - low + len(rows), :
+        ]
+        target.copy_(s * smooth + o + (pixels - smooth))
     return out
 
 
@@ -133,7 +168,9 @@ class GuidedGenerator(nn.Module):
     """Hazy N×C×H×W in [0, 1] (C = 1 or 3, any H×W from 1×1) → dehazed image of the same shape.
 
     ``view_size``: short side of the network's view; ``prior_patch``/``omega``: the dark channel prior on that
-    view; ``guide_radius``/``guide_eps``: the guided-filter upsampling (in view pixels / intensity²).
+    view; ``guide_radius``/``guide_eps``: the guided-filter upsampling (in view pixels / intensity²);
+    ``detail_radius``/``detail_eps``: the full-resolution structure/noise split of :func:`apply_coefficients`
+    (in pixels / intensity²; ``detail_eps`` 0 applies the gain to everything, noise included).
     """
 
     whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
@@ -148,6 +185,8 @@ class GuidedGenerator(nn.Module):
         omega: float = 0.95,
         guide_radius: int = 1,
         guide_eps: float = 1e-3,
+        detail_radius: int = 2,
+        detail_eps: float = 3e-4,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -160,6 +199,8 @@ class GuidedGenerator(nn.Module):
         self.omega = omega
         self.guide_radius = guide_radius
         self.guide_eps = guide_eps
+        self.detail_radius = detail_radius
+        self.detail_eps = detail_eps
         self.net = CoefficientNet(3 * channels + 2, 1 + channels, width)
 
     def prior(self, view: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -189,7 +230,7 @@ class GuidedGenerator(nn.Module):
         # the guided filter's local fits, pulled towards the network's slope: coefficient maps follow the image's
         # edges (no halos across depth edges) and flat regions keep their full-resolution texture
         fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
-        out = apply_coefficients(hazy, fit_slope, fit_offset)
+        out = apply_coefficients(hazy, fit_slope, fit_offset, self.detail_radius, self.detail_eps)
         if not torch.is_grad_enabled():  # inference: in place, no full-size copies (same values)
             return out.clamp_(0.0, 1.0)
         return out + (out.clamp(0.0, 1.0) - out).detach()  # straight-through clamp
