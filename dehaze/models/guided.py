@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients, guided_filter
+from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
 LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
@@ -70,14 +70,19 @@ def _bilinear_rows(low: torch.Tensor, rows: torch.Tensor, full_height: int) -> t
 
 
 def structure(image: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
-    """Edge-preserving smoothing of each channel guided by itself (a self-guided filter, He et al. 2010).
+    """Edge-preserving smoothing of each channel guided by itself (one pass of a self-guided filter).
 
-    Windows whose variance is well above ``eps`` (edges, texture) are kept; flatter ones (noise, JPEG blocks,
-    quantisation steps in a sky) are smoothed. ``radius`` 0 or ``eps`` 0 returns the image itself.
+    ``mean + w·(image − mean)`` with the local mean and variance over a (2r+1)² window (clipped at the borders) and
+    ``w = var / (var + eps)``: windows whose variance is well above ``eps`` (edges, texture) are kept, flatter ones
+    (noise, JPEG blocks, quantisation steps in a sky) are smoothed. ``radius`` 0 or ``eps`` 0 returns the image.
     """
     if radius <= 0 or eps <= 0:
         return image
-    return guided_filter(image, image, radius, eps)
+    size = 2 * radius + 1
+    mean = F.avg_pool2d(image, size, stride=1, padding=radius, count_include_pad=False)
+    variance = F.avg_pool2d(image * image, size, stride=1, padding=radius, count_include_pad=False) - mean * mean
+    weight = variance.clamp_(min=0.0) / (variance + eps)
+    return torch.addcmul(mean, weight, image - mean)
 
 
 def _apply_whole(image: torch.Tensor, slope: torch.Tensor, offset: torch.Tensor, radius: int, eps: float):
@@ -107,7 +112,7 @@ def apply_coefficients(
     if torch.is_grad_enabled() or height * width <= WHOLE_IMAGE_PIXELS:
         return _apply_whole(image, slope, offset, detail_radius, detail_eps)
     detail = detail_radius > 0 and detail_eps > 0
-    halo = 2 * detail_radius if detail else 0  # the self-guided filter box-filters twice
+    halo = detail_radius if detail else 0  # the structure filter's window reaches this many rows
     coeffs = torch.cat([slope, offset], dim=1)
     coeffs = F.interpolate(coeffs, size=(coeffs.shape[-2], width), mode="bilinear", align_corners=False)
     shape = (image.shape[0], offset.shape[1], height, width)
@@ -186,7 +191,7 @@ class GuidedGenerator(nn.Module):
         guide_radius: int = 1,
         guide_eps: float = 1e-3,
         detail_radius: int = 2,
-        detail_eps: float = 3e-4,
+        detail_eps: float = 1e-3,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
