@@ -6,7 +6,8 @@
     python benchmarks/bench_quality.py --color         # colour: runs/data/color_test, colour DCP, RGB model
 
 Rows: hazy input, DCP, every checkpoint given with ``--checkpoint`` (default: the shipped model), then the
-ablation runs found under ``--runs`` (l1, spatial, freq, dual; ``best.safetensors`` of each). The work is done by
+ablation runs found under ``--runs`` (l1, spatial, freq, dual; ``--run-file`` of each, by default the raw final
+weights that ``scripts/export_raw_weights.py`` writes). The work is done by
 ``dehaze-fid --data ... --dcp --checkpoint ...``, so the numbers are exactly what users get from that command.
 Writes benchmarks/results/quality[_color].{json,md}.
 """
@@ -28,6 +29,7 @@ def main() -> int:
     parser.add_argument("--color", action="store_true", help="colour test set, colour DCP and the RGB model")
     parser.add_argument("--checkpoint", type=Path, nargs="*", help="checkpoints to score (default: shipped model)")
     parser.add_argument("--runs", type=Path, default=Path("runs/ablation"), help="folder with l1/ spatial/ ...")
+    parser.add_argument("--run-file", default="raw.safetensors", help="file scored in each run (default raw)")
     parser.add_argument("--data", type=Path, help="default: runs/data/test (or color_test)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--device", default=None)
@@ -35,7 +37,7 @@ def main() -> int:
     channels = 3 if args.color else 1
     data = args.data or Path("runs/data") / ("color_test" if args.color else "test")
     checkpoints = list(args.checkpoint) if args.checkpoint else [default_checkpoint_path(channels)]
-    checkpoints += [args.runs / name / "best.safetensors" for name in RUNS if (args.runs / name).is_dir()]
+    checkpoints += [args.runs / name / args.run_file for name in RUNS if (args.runs / name).is_dir()]
     missing = [str(c) for c in checkpoints if not c.is_file()]
     if missing:
         print(f"error: missing checkpoints: {', '.join(missing)}", file=sys.stderr)

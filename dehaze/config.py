@@ -36,7 +36,7 @@ class ModelConfig:
     guide_radius: int = 1
     guide_eps: float = 1e-3
     detail_radius: int = 2
-    detail_eps: float = 1e-3
+    detail_eps: float = 1e-4
 
 
 # Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a

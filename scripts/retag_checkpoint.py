@@ -2,7 +2,7 @@
 split that the shipped models use but were not trained with:
 
     python scripts/retag_checkpoint.py runs/gray/last.safetensors checkpoints/dehaze-gray-default.safetensors \\
-        --set model.detail_eps=1e-3 --meta note="final EMA weights, step 4000"
+        --set model.detail_eps=1e-4 --meta note="final EMA weights, step 4000"
 
 Only options that do not change the weights' shapes may be set (``detail_radius``, ``detail_eps``, ``guide_radius``,
 ``guide_eps``, ``view_size``); the result is loaded back and checked before it is written.

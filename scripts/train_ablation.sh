@@ -30,4 +30,6 @@ for pair in "l1 spatial" "freq dual"; do
   for name in $pair; do run "$name" & done
   wait
 done
-grep -h -A8 "split," "$OUT"/*.log || true
+for name in l1 spatial freq dual; do  # score the raw final weights with the shipped inference setting
+  python scripts/export_raw_weights.py "$OUT/$name" "$OUT/$name/raw.safetensors" --set model.detail_eps=1e-4
+done

@@ -21,5 +21,5 @@ wait
 for pair in "gray dehaze-gray-default" "color dehaze-rgb-default"; do
   set -- $pair
   python scripts/retag_checkpoint.py "$OUT/$1/last.safetensors" "checkpoints/$2.safetensors" \
-    --set model.detail_eps=1e-3 --set model.detail_radius=2
+    --set model.detail_eps=1e-4 --set model.detail_radius=2
 done

@@ -51,8 +51,9 @@ def checkpoint_method(path: Path, device: str, name: str | None = None) -> Metho
 
 
 def checkpoint_label(path: Path) -> str:
-    """Row name: the file stem, prefixed by its run folder for the generic ``best``/``last`` names of a run dir."""
-    return f"{path.parent.name}/{path.stem}" if path.stem in ("best", "last") and path.parent.name else path.stem
+    """Row name: the file stem, prefixed by its run folder for the generic ``best``/``last``/``raw`` names."""
+    generic = path.stem in ("best", "last", "raw")
+    return f"{path.parent.name}/{path.stem}" if generic and path.parent.name else path.stem
 
 
 def build_report(

@@ -191,7 +191,7 @@ class GuidedGenerator(nn.Module):
         guide_radius: int = 1,
         guide_eps: float = 1e-3,
         detail_radius: int = 2,
-        detail_eps: float = 1e-3,
+        detail_eps: float = 1e-4,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
