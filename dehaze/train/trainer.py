@@ -52,7 +52,10 @@ def ema_with_warmup(decay: float) -> Callable[[list, list, torch.Tensor], None]:
         count = float(num_averaged)
         rate = min(decay, (1.0 + count) / (10.0 + count))
         for average, value in zip(averaged, current, strict=True):
-            average.lerp_(value, 1.0 - rate)
+            if average.is_floating_point():
+                average.lerp_(value, 1.0 - rate)
+            else:  # integer buffers (BatchNorm's batch counter) are copied, not averaged
+                average.copy_(value)
 
     return update
 
