@@ -24,7 +24,7 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from dehaze.color import luminance
+from dehaze.color import is_gray, luminance
 from dehaze.config import ModelConfig
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
@@ -257,6 +257,14 @@ class Dehazer:
             )
             return result.clamp_(0.0, 1.0)
 
+    def _dehaze_gray(self, gray: torch.Tensor) -> torch.Tensor:
+        """1×1×H×W → 1×1×H×W with a gray model (this one or the companion), else the RGB model's luminance."""
+        if self.channels == 3 and self.companion is not None and self.companion.channels == 1:
+            return self.companion.dehaze_tensor(gray)
+        if self.channels == 3:
+            return luminance(self.dehaze_tensor(gray.expand(1, 3, -1, -1)))
+        return self.dehaze_tensor(gray)
+
     def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:
         """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W."""
         if self.color == "auto" and self.channels == 1:
@@ -290,14 +298,12 @@ class Dehazer:
             raise DehazeError(f"expected an H×W, H×W×1 or H×W×3 image, got shape {array.shape}")
         with torch.inference_mode():
             tensor = clamp_unit(array_to_batch(values))  # shares the input's memory (never written) when it can
-            if tensor.shape[1] == 3:
+            if tensor.shape[1] == 3 and self.color == "auto" and is_gray(values):
+                result = self._dehaze_gray(tensor[:, :1]).repeat(1, 3, 1, 1)  # a gray scene stays exactly gray
+            elif tensor.shape[1] == 3:
                 result = self._dehaze_colour(tensor)
-            elif self.channels == 3 and self.companion is not None and self.companion.channels == 1:
-                result = self.companion.dehaze_tensor(tensor)
-            elif self.channels == 3:
-                result = luminance(self.dehaze_tensor(tensor.expand(1, 3, -1, -1)))
             else:
-                result = self.dehaze_tensor(tensor)
+                result = self._dehaze_gray(tensor)
             output = batch_to_array(result)  # no copy: results keep the input's channels-last layout
         if array.ndim == 2:
             output = output[..., 0]

@@ -248,3 +248,25 @@ def test_rgb_model_alone_gives_gray_out_for_gray_in() -> None:
     dehazer = Dehazer(build_generator(RGB_TINY), RGB_TINY, device="cpu")
     assert dehazer(random_image((30, 20))).shape == (30, 20)
     assert dehazer(random_image((30, 20, 3))).shape == (30, 20, 3)
+
+
+def test_pure_gray_rgb_gives_equal_channels_out(tmp_path: Path, monkeypatch) -> None:
+    """Auto mode: an RGB image whose channels are equal (a gray scene saved as RGB) comes back with equal channels,
+    through the gray model, whatever per-channel offsets the RGB model has learned."""
+    torch.manual_seed(0)
+    rgb_model = build_generator(RGB_TINY)
+    with torch.no_grad():
+        rgb_model.net.head.bias[1:] = torch.tensor([0.05, 0.0, -0.05])  # an RGB model that tints on its own
+    save_generator(build_generator(GRAY_TINY), GRAY_TINY, tmp_path / "gray.safetensors")
+    save_generator(rgb_model, RGB_TINY, tmp_path / "rgb.safetensors")
+    monkeypatch.setenv("DEHAZE_CHECKPOINT", str(tmp_path / "gray.safetensors"))
+    monkeypatch.setenv("DEHAZE_RGB_CHECKPOINT", str(tmp_path / "rgb.safetensors"))
+    gray = random_image((33, 41))
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    for dehazer in (Dehazer.from_checkpoint(None, device="cpu"), Dehazer(rgb_model, RGB_TINY, device="cpu")):
+        result = dehazer(rgb)
+        assert result.shape == rgb.shape
+        assert np.array_equal(result[..., 0], result[..., 1]) and np.array_equal(result[..., 1], result[..., 2])
+        assert np.abs(result[..., 0] - gray).mean() > 1e-3  # dehazed, not passed through
+    tinted = Dehazer(rgb_model, RGB_TINY, device="cpu", color="per-channel")(rgb)  # the model alone does tint
+    assert np.abs(tinted[..., 0] - tinted[..., 2]).max() > 1e-3
