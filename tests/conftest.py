@@ -1,8 +1,11 @@
 """Shared test settings (quiet, offline, small) and fixtures."""
 
 import os
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -53,3 +56,28 @@ TINY_TRAIN_ARGS = [
 def tiny_train_args() -> list[str]:
     """A copy of :data:`TINY_TRAIN_ARGS`."""
     return list(TINY_TRAIN_ARGS)
+
+
+def make_pairs(root: Path, count: int = 10, size: int = 24, seed: int = 0) -> Path:
+    """Smooth random 'photos' and their hazy versions in ``root``/hazy + ``root``/clean (same names)."""
+    rng = np.random.default_rng(seed)
+    (root / "hazy").mkdir(parents=True)
+    (root / "clean").mkdir()
+    for i in range(count):
+        coarse = rng.random((4, 4))
+        clean = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC))
+        hazy = (clean * 0.6 + 0.4 * 230).astype(np.uint8)
+        Image.fromarray(clean).save(root / "clean" / f"img{i:02d}.png")
+        Image.fromarray(hazy).save(root / "hazy" / f"img{i:02d}.png")
+    return root
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    """Ten tiny hazy/clean pairs in a fresh folder."""
+    return make_pairs(tmp_path / "pairs")
+
+
+def random_tensor(*shape: int, seed: int = 0) -> torch.Tensor:
+    """Uniform [0, 1) tensor, reproducible by ``seed``."""
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))

@@ -115,20 +115,9 @@ def test_unwritable_folder_is_a_write_error(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- dehaze-train
 
 
-def make_pairs(root: Path, count: int = 8, size: int = 24) -> Path:
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        coarse = rng.random((4, 4))
-        clean = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC))
-        for sub, image in (("clean", clean), ("hazy", (clean * 0.6 + 0.4 * 230).astype(np.uint8))):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(image).save(root / sub / f"img{i:02d}.png")
-    return root
-
-
-def test_training_on_a_full_disk_stops_and_keeps_the_previous_checkpoints(tmp_path: Path) -> None:
+def test_training_on_a_full_disk_stops_and_keeps_the_previous_checkpoints(tmp_path: Path, data_root: Path) -> None:
     run = tmp_path / "run"
-    data = make_pairs(tmp_path / "pairs")
+    data = data_root
     assert train_main(["--data", str(data), "--out", str(run), "--steps", "1", *TINY_TRAIN]) == 0
     kept = {name: digest(run / name) for name in ("last.safetensors", "best.safetensors", "last.state.pt")}
     smaller_than_a_checkpoint = (run / "last.safetensors").stat().st_size - 512

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import random_tensor as _images
 
 from dehaze.losses import (
     AdversarialLoss,
@@ -14,10 +15,6 @@ from dehaze.losses import (
     spectral_power_loss,
     ssim_loss,
 )
-
-
-def _images(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _full(value: float) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import random_tensor as _images
 from torch import nn
 
 from dehaze.config import CriticConfig, ModelConfig
@@ -11,10 +12,6 @@ from dehaze.models.build import build_critic, build_generator
 from dehaze.models.frequency_critic import band_channels
 from dehaze.models.unet import straight_through_clamp
 from dehaze.spectrum import radial_masks
-
-
-def _images(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _no_max_pool(module: nn.Module) -> bool:

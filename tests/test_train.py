@@ -12,34 +12,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from conftest import TINY_TRAIN_ARGS
-from PIL import Image
 from safetensors.torch import load_file
 
 from dehaze.cli.train import main as train_main
 
 TINY = TINY_TRAIN_ARGS
-
-
-def make_pairs(root: Path, count: int = 10, size: int = 24, seed: int = 0) -> Path:
-    """Smooth random 'photos' and their hazy versions in hazy/ + clean/."""
-    rng = np.random.default_rng(seed)
-    (root / "hazy").mkdir(parents=True)
-    (root / "clean").mkdir()
-    for i in range(count):
-        coarse = rng.random((4, 4))
-        clean = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC))
-        hazy = (clean * 0.6 + 0.4 * 230).astype(np.uint8)
-        Image.fromarray(clean).save(root / "clean" / f"img{i:02d}.png")
-        Image.fromarray(hazy).save(root / "hazy" / f"img{i:02d}.png")
-    return root
-
-
-@pytest.fixture
-def data_root(tmp_path: Path) -> Path:
-    return make_pairs(tmp_path / "pairs")
 
 
 def digest(path: Path) -> str:
