@@ -257,26 +257,32 @@ class Dehazer:
             )
             return result.clamp_(0.0, 1.0)
 
+    def _model_for(self, channels: int) -> Dehazer | None:
+        """This dehazer or its companion when one of them has a ``channels``-channel model, else None."""
+        if self.channels == channels:
+            return self
+        if self.companion is not None and self.companion.channels == channels:
+            return self.companion
+        return None
+
     def _dehaze_gray(self, gray: torch.Tensor) -> torch.Tensor:
         """1×1×H×W → 1×1×H×W with a gray model (this one or the companion), else the RGB model's luminance."""
-        if self.channels == 3 and self.companion is not None and self.companion.channels == 1:
-            return self.companion.dehaze_tensor(gray)
-        if self.channels == 3:
-            return luminance(self.dehaze_tensor(gray.expand(1, 3, -1, -1)))
-        return self.dehaze_tensor(gray)
+        gray_model = self._model_for(1)
+        if gray_model is not None:
+            return gray_model.dehaze_tensor(gray)
+        return luminance(self.dehaze_tensor(gray.expand(1, 3, -1, -1)))
 
     def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:
-        """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W."""
-        if self.color == "auto" and self.channels == 1:
-            if self.companion is not None and self.companion.channels == 3:
-                return self.companion.dehaze_tensor(rgb)
-            return self.dehaze_tensor(rgb.transpose(0, 1)).transpose(0, 1)
+        """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W; ``auto`` with only a gray model dehazes per channel."""
+        rgb_model = self._model_for(3)
+        if self.color == "auto" and rgb_model is not None:
+            return rgb_model.dehaze_tensor(rgb)
         if self.channels == 3:
             result = self.dehaze_tensor(rgb)
             return luminance(result) if self.color == "gray" else result
         if self.color == "gray":
             return self.dehaze_tensor(luminance(rgb))
-        if self.color == "per-channel":
+        if self.color in ("per-channel", "auto"):
             return self.dehaze_tensor(rgb.transpose(0, 1)).transpose(0, 1)
         # Full-range BT.601 YCbCr is linear: Cb ∝ B − Y and Cr ∝ R − Y stay fixed exactly when R, G and B all
         # move by the change of Y, so this equals dehazing Y and converting (Y', Cb, Cr) back, without the copies.

@@ -92,21 +92,21 @@ def train(args: argparse.Namespace) -> int:
     from dehaze.train.evaluation import evaluate_run, format_run_metrics
     from dehaze.train.trainer import Trainer
 
-    run_dir = Path(args.out)
-    config = resolve_config(args, run_dir)
+    run = RunDir(Path(args.out))
+    config = resolve_config(args, run.root)
     device = resolve_device(config.train.device)
     ctx = init_distributed(device.type)
     try:
         if ctx.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            config.save(RunDir(run_dir).config)
+            run.root.mkdir(parents=True, exist_ok=True)
+            config.save(run.config)
         log = print if ctx.is_main else (lambda *_: None)
         if device.type == "cpu" and not ctx.enabled:
             log(f"device: cpu ({torch.get_num_threads()} threads)")
         else:
             log(f"device: {device} x{ctx.world_size}")
         splits = resolve_splits(config, log=log)
-        trainer = Trainer(config, run_dir, ctx, device, resume=args.resume)
+        trainer = Trainer(config, run.root, ctx, device, resume=args.resume)
         if args.resume:
             log(f"resuming from step {trainer.step} of {config.train.steps}")
         try:
@@ -116,9 +116,9 @@ def train(args: argparse.Namespace) -> int:
         if not finished:
             return EXIT_INTERRUPTED
         if ctx.is_main:
-            result = evaluate_run(RunDir(run_dir), config, splits, trainer.device)
+            result = evaluate_run(run, config, splits, trainer.device)
             print(format_run_metrics(result))
-            print(f"run: {run_dir} (weights: best.safetensors, last.safetensors; metrics.json; loss_curve.png)")
+            print(f"run: {run.root} (weights: best.safetensors, last.safetensors; metrics.json; loss_curve.png)")
         return EXIT_OK
     finally:
         shutdown(ctx)

@@ -93,16 +93,16 @@ class OnTheFlyHaze(Dataset):
         return len(self.paths)
 
     def _image(self, index: int) -> np.ndarray:
-        if index in self._images:
-            return self._images[index].astype(np.float32) / 255.0
-        try:
-            image = read_image(self.paths[index], self.channels)
-        except ImageReadError as exc:
-            raise DehazeError(f"{exc.path}: {exc.reason}") from None
-        if self.cache:
+        """The photo as float32 in [0, 1]; with ``cache``, kept as 8-bit after the first read (and served from it)."""
+        if index not in self._images:
+            try:
+                image = read_image(self.paths[index], self.channels)
+            except ImageReadError as exc:
+                raise DehazeError(f"{exc.path}: {exc.reason}") from None
+            if not self.cache:
+                return image
             self._images[index] = (image * 255.0 + 0.5).astype(np.uint8)
-            return self._images[index].astype(np.float32) / 255.0
-        return image
+        return self._images[index].astype(np.float32) / 255.0
 
     def _crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         height, width = image.shape[:2]

@@ -9,17 +9,11 @@ from dehaze.models.guided import GuidedGenerator
 from dehaze.models.spatial_critic import PatchCritic
 from dehaze.models.unet import UNetGenerator
 
-ARCHS = ("guided", "unet")
-
 
 def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
     """The generator named by ``cfg.arch``: the whole-scene guided generator (default) or the U-Net."""
-    validate_model_config(cfg)  # bounds first: never allocate an absurd model
-    if cfg.arch not in ARCHS:
-        raise ValueError(f"unknown generator arch '{cfg.arch}' (choose from {', '.join(ARCHS)})")
+    validate_model_config(cfg)  # arch, channel rules and bounds first: never allocate an absurd model
     if cfg.arch == "guided":
-        if cfg.in_channels != cfg.out_channels:
-            raise ValueError("the guided generator needs in_channels == out_channels")
         return GuidedGenerator(
             channels=cfg.in_channels,
             width=cfg.width,

@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-NORMS = ("batch", "instance", "none")
+from dehaze.config import MODEL_CHOICES
+
+NORMS = MODEL_CHOICES["norm"]
 MAX_WIDTH_FACTOR = 8  # channel widths stop doubling at base_width * 8
 HEAD_INIT_SCALE = 0.1
 
@@ -47,7 +49,7 @@ def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, i
     return F.pad(image, pads, mode=mode), pads[2], pads[0]
 
 
-HEADS = ("image", "asm")
+HEADS = MODEL_CHOICES["head"]
 T_MIN = 0.05  # lowest transmission the "asm" head can predict
 
 

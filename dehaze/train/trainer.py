@@ -100,8 +100,7 @@ class Trainer:
         own GPU."""
 
         self.config = config
-        self.run_dir = Path(run_dir)
-        self.run = RunDir(self.run_dir)
+        self.run = RunDir(Path(run_dir))
         self.ctx = ctx
         self.device = device
         if self.device.type == "cuda" and ctx.enabled:
@@ -204,15 +203,15 @@ class Trainer:
         save_training_state(state, self.run.state)
 
     # ----------------------------------------------------------------- data
-    def _batches(self, pairs: Pairs) -> Iterator[dict[str, torch.Tensor]]:
-
+    def _batches(self, splits: DataSplits) -> Iterator[dict[str, torch.Tensor]]:
+        """Training batches: haze made on the fly from ``splits.clean``, else the pairs ``splits.train``."""
         tc = self.config.train
         channels = self.config.model.in_channels
-        if self.clean_photos:
-            dataset = OnTheFlyHaze(self.clean_photos, channels=channels, patch_size=tc.patch_size)
+        if splits.clean:
+            dataset = OnTheFlyHaze(splits.clean, channels=channels, patch_size=tc.patch_size)
         else:
             dataset = PairedDataset(
-                pairs, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
+                splits.train, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
             )
         for path, reason in getattr(dataset, "skipped", []):
             self._log(f"skipped bad file {path}: {reason}")
@@ -380,12 +379,11 @@ class Trainer:
         """Train to ``config.train.steps``; returns False when stopped early by a signal (after saving)."""
 
         tc = self.config.train
-        self.reporter = RunReporter(self.run_dir, start_step=self.step) if self.ctx.is_main else None
+        self.reporter = RunReporter(self.run.root, start_step=self.step) if self.ctx.is_main else None
         sample_batch = self._sample_batch(splits.val or splits.train) if self.ctx.is_main else None
         previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         bar = tqdm(total=tc.steps, initial=self.step, disable=not self.ctx.is_main, desc="train", dynamic_ncols=True)
-        self.clean_photos = splits.clean
-        batches = self._batches(splits.train)
+        batches = self._batches(splits)
         started, images = time.perf_counter(), 0
         try:
             while self.step < tc.steps:
@@ -427,7 +425,7 @@ class Trainer:
             if not (self.run.best).exists():
                 save_generator(self.eval_generator, self.config.model, self.run.best, {"step": self.step})
         if self.config.train.save_rank_weights:
-            save_generator(self.generator, self.config.model, self.run_dir / f"rank{self.ctx.rank}.safetensors")
+            save_generator(self.generator, self.config.model, self.run.root / f"rank{self.ctx.rank}.safetensors")
         barrier(self.ctx)
         return True
 
