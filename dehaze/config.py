@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from dehaze.atomic import atomic_write_text
+from dehaze.depth import DEPTH_FAMILIES
 from dehaze.errors import ConfigError, DehazeError
 
 
@@ -18,8 +19,8 @@ class ModelConfig:
     """Generator: ``arch="guided"`` (whole-scene, low-resolution view, default) or ``"unet"`` (the ablation's U-Net).
 
     ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``, ``view_size``,
-    ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps`` are options of the guided
-    generator (``in_channels`` is its channel count).
+    ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``, ``global_head`` are options of
+    the guided generator (``in_channels`` is its channel count).
     """
 
     arch: str = "guided"
@@ -37,6 +38,7 @@ class ModelConfig:
     guide_eps: float = 1e-3
     detail_radius: int = 2
     detail_eps: float = 1e-4
+    global_head: bool = True
 
 
 # Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a
@@ -49,6 +51,7 @@ MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
     "residual": (True, False),
     "norm": ("batch", "instance", "none"),
     "head": ("image", "asm"),
+    "global_head": (True, False),
 }
 MODEL_RANGES: dict[str, tuple[float, float]] = {
     "base_width": (1, 64),
@@ -99,6 +102,55 @@ def validate_model_config(cfg: ModelConfig) -> None:
             f"model.in_channels ({cfg.in_channels}) must equal model.out_channels ({cfg.out_channels}) for "
             + ("the guided generator" if cfg.arch == "guided" else "the U-Net's asm head")
         )
+
+
+@dataclass
+class HazeConfig:
+    """Training haze made on the fly from clean photos (``--clean``): every sample draws a depth layout from
+    ``families`` (comma-separated names of :data:`dehaze.depth.DEPTH_FAMILIES`) and each value uniformly from its
+    range. ``near`` is the depth of the nearest point as a fraction of the farthest (haze in front of everything);
+    ``nonhomogeneous`` the strength of a smooth β field; ``brightness``/``gamma`` darken the scene itself
+    (``J' = brightness · J^gamma``, also the target); noise is added to the hazy image, then JPEG (4:2:0 chroma)."""
+
+    families: str = "outdoor,segments,room,street"
+    near: tuple[float, float] = (0.0, 0.5)
+    beta: tuple[float, float] = (0.2, 2.6)
+    nonhomogeneous: tuple[float, float] = (0.0, 0.4)
+    airlight: tuple[float, float] = (0.25, 1.0)
+    tint: tuple[float, float] = (-0.08, 0.08)
+    brightness: tuple[float, float] = (0.5, 1.0)
+    gamma: tuple[float, float] = (0.8, 1.5)
+    noise_std: tuple[float, float] = (0.0, 0.02)
+    jpeg_probability: float = 0.5
+    jpeg_quality: tuple[int, int] = (40, 95)
+
+
+# Allowed interval of every HazeConfig range (both ends inclusive).
+HAZE_RANGES: dict[str, tuple[float, float]] = {
+    "near": (0.0, 0.95),
+    "beta": (0.0, 10.0),
+    "nonhomogeneous": (0.0, 2.0),
+    "airlight": (0.0, 1.0),
+    "tint": (-1.0, 1.0),
+    "brightness": (0.05, 1.0),
+    "gamma": (0.2, 5.0),
+    "noise_std": (0.0, 0.5),
+    "jpeg_quality": (1, 100),
+}
+
+
+def validate_haze_config(cfg: HazeConfig) -> None:
+    """Known depth families, every range ordered and inside :data:`HAZE_RANGES`; raises ConfigError."""
+    names = [name.strip() for name in cfg.families.split(",") if name.strip()]
+    unknown = [name for name in names if name not in DEPTH_FAMILIES]
+    if not names or unknown:
+        raise ConfigError(f"haze.families: {cfg.families!r} must name one or more of {', '.join(DEPTH_FAMILIES)}")
+    for name, (low, high) in HAZE_RANGES.items():
+        lo, hi = getattr(cfg, name)
+        if not low <= lo <= hi <= high:  # also False for NaN
+            raise ConfigError(f"haze.{name}: [{lo}, {hi}] must be ordered and inside [{low:g}, {high:g}]")
+    if not 0.0 <= cfg.jpeg_probability <= 1.0:
+        raise ConfigError(f"haze.jpeg_probability: {cfg.jpeg_probability} is outside [0, 1]")
 
 
 @dataclass
@@ -172,6 +224,7 @@ class Config:
     critic: CriticConfig = field(default_factory=CriticConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    haze: HazeConfig = field(default_factory=HazeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
@@ -181,7 +234,7 @@ class Config:
         config = cls()
         for section, values in (data or {}).items():
             if not hasattr(config, section):
-                raise DehazeError(f"unknown config section '{section}' (expected model, critic, loss, train)")
+                raise DehazeError(f"unknown config section '{section}' (expected model, critic, loss, train, haze)")
             for key, value in (values or {}).items():
                 set_option(config, f"{section}.{key}", value)
         return config
@@ -240,7 +293,7 @@ def set_option(config: Config, dotted: str, value: Any) -> None:
     section_name, _, key = dotted.partition(".")
     section = getattr(config, section_name, None)
     if section is None or not dataclasses.is_dataclass(section) or not key:
-        raise DehazeError(f"unknown option '{dotted}' (use section.key, sections: model, critic, loss, train)")
+        raise DehazeError(f"unknown option '{dotted}' (use section.key, sections: model, critic, loss, train, haze)")
     if key not in {f.name for f in dataclasses.fields(section)}:
         known = ", ".join(f.name for f in dataclasses.fields(section))
         raise DehazeError(f"unknown option '{dotted}'; {section_name} has: {known}")

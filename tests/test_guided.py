@@ -141,3 +141,37 @@ def test_old_unet_checkpoint_without_arch_still_loads(tmp_path: Path) -> None:
     save_file(tensors, str(path), metadata=metadata)
     model, loaded_cfg = load_generator(path)
     assert isinstance(model, UNetGenerator) and loaded_cfg.arch == "unet"
+
+
+def test_global_head_corrects_density_and_airlight_and_learns() -> None:
+    """The image-level head starts as the plain model (density 1, airlight as estimated) and its two estimates
+    move the output the way the scattering model says: denser haze brightens less, i.e. darkens the output."""
+    torch.manual_seed(0)
+    plain = GuidedGenerator(3, width=4, view_size=16, detail_eps=0.0)
+    headed = GuidedGenerator(3, width=4, view_size=16, detail_eps=0.0, global_head=True)
+    plain.net.head.weight.data.zero_()  # no per-pixel corrections: both are the smooth DCP
+    headed.load_state_dict(plain.state_dict(), strict=False)
+    headed.net.global_head.weight.data.zero_()
+    hazy = _hazy(_photo(40, 56)).expand(1, 3, 40, 56).contiguous()
+    with torch.no_grad():
+        assert torch.allclose(plain(hazy), headed(hazy), atol=1e-5)
+        headed.net.global_head.bias.data[0] = 0.5  # density ×1.65: a larger slope 1/t everywhere
+        denser = headed(hazy)
+    assert denser.mean() < plain(hazy).detach().mean() - 0.01
+    headed.net.global_head.bias.data.zero_()
+    headed(hazy).mean().backward()
+    assert headed.net.global_head.weight.grad.abs().sum() > 0
+
+
+def test_files_without_the_global_head_option_load_as_before(tmp_path: Path) -> None:
+    generator = build_generator(ModelConfig(width=4, view_size=16, global_head=False))
+    path = tmp_path / "old.safetensors"
+    save_generator(generator, ModelConfig(width=4, view_size=16, global_head=False), path)
+    with safe_open(str(path), "pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        metadata = handle.metadata()
+    fields = json.loads(metadata["model_config"])
+    del fields["global_head"]  # as written before the option existed
+    save_file(tensors, str(path), metadata={**metadata, "model_config": json.dumps(fields)})
+    loaded, cfg = load_generator(path)
+    assert cfg.global_head is False and loaded.net.global_head is None

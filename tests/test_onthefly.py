@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from safetensors.torch import load_file
 
 from dehaze.cli.synth import main as synth_main
 from dehaze.cli.train import main as train_main
-from dehaze.data.onthefly import HazeSampling, OnTheFlyHaze, degrade
+from dehaze.config import HazeConfig
+from dehaze.data.onthefly import OnTheFlyHaze, degrade
 from dehaze.haze import HazeRanges
 from dehaze.synth import read_manifest
 from dehaze.train.trainer import learning_rate_factor
@@ -52,10 +54,31 @@ def test_every_photo_size_gives_patch_sized_pairs(tmp_path: Path, size: tuple[in
 def test_haze_makes_images_brighter_and_flatter_towards_the_airlight() -> None:
     rng = np.random.default_rng(0)
     clean = rng.uniform(0.0, 0.4, (48, 48, 1)).astype(np.float32)
-    sampling = HazeSampling(HazeRanges(beta=(2.0, 2.0), airlight=(0.9, 0.9)), noise_std=(0, 0), jpeg_probability=0)
-    hazy = degrade(clean, sampling, rng)
-    assert hazy.mean() > clean.mean() + 0.2
-    assert (np.abs(hazy - 0.9) <= np.abs(clean - 0.9) + 1e-6).all()  # every pixel moves towards the airlight
+    haze = HazeConfig(
+        beta=(2.0, 2.0), airlight=(0.9, 0.9), brightness=(1, 1), gamma=(1, 1), noise_std=(0, 0), jpeg_probability=0
+    )
+    for family in ("outdoor", "segments", "room", "street"):
+        target, hazy = degrade(clean, dataclasses.replace(haze, families=family), rng)
+        assert np.array_equal(target, clean)  # brightness and gamma 1: the target is the photo itself
+        assert hazy.mean() > clean.mean() + 0.2, family
+        assert (np.abs(hazy - 0.9) <= np.abs(clean - 0.9) + 1e-6).all()  # every pixel moves towards the airlight
+
+
+def test_near_haze_veils_even_the_nearest_point() -> None:
+    clean = np.zeros((40, 40, 1), np.float32)
+    base = HazeConfig(beta=(1.0, 1.0), airlight=(1, 1), brightness=(1, 1), gamma=(1, 1), noise_std=(0, 0))
+    base = dataclasses.replace(base, jpeg_probability=0, nonhomogeneous=(0, 0), families="room")
+    _, open_near = degrade(clean, dataclasses.replace(base, near=(0, 0)), np.random.default_rng(1))
+    _, veiled = degrade(clean, dataclasses.replace(base, near=(0.5, 0.5)), np.random.default_rng(1))
+    assert open_near.min() < 0.02  # the nearest point is clear: t = 1 there, black stays black
+    assert veiled.min() == pytest.approx(1 - np.exp(-0.5), abs=0.02)  # t = exp(-β·near) at the nearest point
+
+
+def test_darker_scenes_darken_the_target_too() -> None:
+    clean = np.full((32, 32, 3), 0.8, np.float32)
+    haze = HazeConfig(brightness=(0.5, 0.5), gamma=(2.0, 2.0), noise_std=(0, 0), jpeg_probability=0)
+    target, _ = degrade(clean, haze, np.random.default_rng(0))
+    assert target == pytest.approx(np.full_like(clean, 0.5 * 0.8**2))
 
 
 def test_colour_airlight_tint_follows_the_ranges() -> None:

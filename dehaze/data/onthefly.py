@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +18,11 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from dehaze.config import HazeConfig, validate_haze_config
+from dehaze.depth import beta_map, family_depth
 from dehaze.errors import DehazeError, ImageReadError
-from dehaze.haze import HazeRanges, add_haze, synthetic_depth
+from dehaze.haze import tinted_airlight
 from dehaze.imageio import read_image, to_tensor
-
-
-@dataclass(frozen=True)
-class HazeSampling:
-    """Ranges of the random degradations drawn for each training sample."""
-
-    ranges: HazeRanges = HazeRanges(beta=(0.2, 2.6), airlight=(0.5, 1.0), tint=(-0.08, 0.08))
-    noise_std: tuple[float, float] = (0.0, 0.02)
-    jpeg_probability: float = 0.5
-    jpeg_quality: tuple[int, int] = (40, 95)
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -51,20 +42,37 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     return decoded.reshape(image.shape)
 
 
-def degrade(clean: np.ndarray, sampling: HazeSampling, rng: np.random.Generator) -> np.ndarray:
-    """Hazy version of one H×W×C clean crop: synthetic depth, β, (tinted) airlight, sensor noise, JPEG."""
+def family_names(cfg: HazeConfig) -> list[str]:
+    """The depth families of ``cfg.families`` (comma-separated), in order."""
+    return [name.strip() for name in cfg.families.split(",") if name.strip()]
+
+
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(rng.uniform(*bounds))
+
+
+def degrade(clean: np.ndarray, cfg: HazeConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(target, hazy) for one H×W×C clean crop: the scene darkened (``brightness``, ``gamma``) is the target; its
+    hazy version has a depth layout from one family, a near-haze offset, a (non-homogeneous) β, a tinted
+    airlight, sensor noise and JPEG."""
     height, width, channels = clean.shape
-    depth = synthetic_depth(height, width, rng, image=clean)
-    beta, airlight = sampling.ranges.sample(rng)
-    light = sampling.ranges.airlight_per_channel(airlight, channels, rng)
-    hazy = add_haze(clean, depth, beta, light)
-    sigma = rng.uniform(*sampling.noise_std)
+    names = family_names(cfg)
+    depth = family_depth(names[int(rng.integers(len(names)))], height, width, rng, clean)
+    near = _uniform(rng, cfg.near)
+    optical = _uniform(rng, cfg.beta) * (near + (1.0 - near) * depth)
+    optical = optical * beta_map(height, width, rng, _uniform(rng, cfg.nonhomogeneous))
+    target = (_uniform(rng, cfg.brightness) * np.power(clean, _uniform(rng, cfg.gamma))).astype(np.float32)
+    airlight = _uniform(rng, cfg.airlight)
+    light = tinted_airlight(airlight, _uniform(rng, cfg.tint)) if channels == 3 else np.float32(airlight)
+    t = np.exp(-optical)[..., None].astype(np.float32)
+    hazy = target * t + light * (1.0 - t)
+    sigma = _uniform(rng, cfg.noise_std)
     if sigma > 0:
         hazy = hazy + rng.normal(0.0, sigma, size=hazy.shape).astype(np.float32)
     hazy = np.clip(hazy, 0.0, 1.0)
-    if rng.random() < sampling.jpeg_probability:
-        hazy = _jpeg(hazy, int(rng.integers(sampling.jpeg_quality[0], sampling.jpeg_quality[1] + 1)))
-    return hazy.astype(np.float32)
+    if rng.random() < cfg.jpeg_probability:
+        hazy = _jpeg(hazy, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+    return target, hazy.astype(np.float32)
 
 
 class OnTheFlyHaze(Dataset):
@@ -75,7 +83,7 @@ class OnTheFlyHaze(Dataset):
         paths: Sequence[Path],
         channels: int = 1,
         patch_size: int = 128,
-        sampling: HazeSampling | None = None,
+        haze: HazeConfig | None = None,
         cache: bool = True,
     ) -> None:
         if channels not in (1, 3):
@@ -85,7 +93,8 @@ class OnTheFlyHaze(Dataset):
         self.paths = [Path(p) for p in paths]
         self.channels = channels
         self.patch_size = patch_size
-        self.sampling = sampling or HazeSampling()
+        self.haze = haze or HazeConfig()
+        validate_haze_config(self.haze)
         self.cache = cache
         self._images: dict[int, np.ndarray] = {}
 
@@ -121,8 +130,8 @@ class OnTheFlyHaze(Dataset):
     def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:
         rng = np.random.default_rng(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
         clean = np.ascontiguousarray(self._crop(self._image(index), rng))
-        hazy = degrade(clean, self.sampling, rng)
-        return {"hazy": to_tensor(hazy), "clean": to_tensor(clean), "name": self.paths[index].stem}
+        target, hazy = degrade(clean, self.haze, rng)
+        return {"hazy": to_tensor(hazy), "clean": to_tensor(target), "name": self.paths[index].stem}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
         return self.get(index)

@@ -23,6 +23,7 @@ def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
             guide_eps=cfg.guide_eps,
             detail_radius=cfg.detail_radius,
             detail_eps=cfg.detail_eps,
+            global_head=cfg.global_head,
         )
     return UNetGenerator(
         in_channels=cfg.in_channels,

@@ -143,7 +143,7 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 class CoefficientNet(nn.Module):
     """Low-resolution encoder–decoder with a global branch (image-level FiLM) → ``1 + C`` correction maps."""
 
-    def __init__(self, in_channels: int, out_channels: int, width: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, width: int, global_outputs: int = 0) -> None:
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
         self.enc1 = nn.Sequential(_conv(in_channels, w1), _conv(w1, w1))
@@ -153,20 +153,26 @@ class CoefficientNet(nn.Module):
         self.dec2 = _conv(w3 + w2, w2)
         self.dec1 = _conv(w2 + w1, w1)
         self.head = nn.Conv2d(w1, out_channels, 3, padding=1)
-        for layer in (self.global_branch[-1], self.head):  # near zero: starts as the smooth DCP, every weight learns
-            nn.init.normal_(layer.weight, std=HEAD_INIT_STD)
-            nn.init.zeros_(layer.bias)
+        # image-level estimates (airlight and haze density corrections) from the pooled deepest features
+        self.global_head = nn.Linear(w3, global_outputs) if global_outputs else None
+        for layer in (self.global_branch[-1], self.head, self.global_head):  # near zero: starts as the smooth DCP
+            if layer is not None:
+                nn.init.normal_(layer.weight, std=HEAD_INIT_STD)
+                nn.init.zeros_(layer.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Correction maps (N×out×h×w) and the image-level estimates (N×global_outputs, None without them)."""
         f1 = self.enc1(x)
         f2 = self.enc2(f1)
         f3 = self.enc3(f2)
-        scale, shift = self.global_branch(f3.mean(dim=(2, 3))).chunk(2, dim=1)
+        pooled = f3.mean(dim=(2, 3))
+        scale, shift = self.global_branch(pooled).chunk(2, dim=1)
         f3 = f3 * (1.0 + scale[..., None, None]) + shift[..., None, None]
         up2 = F.interpolate(f3, size=f2.shape[-2:], mode="bilinear", align_corners=False)
         d2 = self.dec2(torch.cat([up2, f2], dim=1))
         up1 = F.interpolate(d2, size=f1.shape[-2:], mode="bilinear", align_corners=False)
-        return self.head(self.dec1(torch.cat([up1, f1], dim=1)))
+        maps = self.head(self.dec1(torch.cat([up1, f1], dim=1)))
+        return maps, (self.global_head(pooled) if self.global_head is not None else None)
 
 
 class GuidedGenerator(nn.Module):
@@ -175,7 +181,8 @@ class GuidedGenerator(nn.Module):
     ``view_size``: short side of the network's view; ``prior_patch``/``omega``: the dark channel prior on that
     view; ``guide_radius``/``guide_eps``: the guided-filter upsampling (in view pixels / intensity²);
     ``detail_radius``/``detail_eps``: the full-resolution structure/noise split of :func:`apply_coefficients`
-    (in pixels / intensity²; ``detail_eps`` 0 applies the gain to everything, noise included).
+    (in pixels / intensity²; ``detail_eps`` 0 applies the gain to everything, noise included); ``global_head``:
+    image-level estimates of haze density and airlight that correct the prior before the per-pixel maps.
     """
 
     whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
@@ -192,6 +199,7 @@ class GuidedGenerator(nn.Module):
         guide_eps: float = 1e-3,
         detail_radius: int = 2,
         detail_eps: float = 1e-4,
+        global_head: bool = False,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -206,7 +214,9 @@ class GuidedGenerator(nn.Module):
         self.guide_eps = guide_eps
         self.detail_radius = detail_radius
         self.detail_eps = detail_eps
-        self.net = CoefficientNet(3 * channels + 2, 1 + channels, width)
+        self.global_head = global_head
+        estimates = 1 + channels if global_head else 0  # haze density, airlight per channel
+        self.net = CoefficientNet(3 * channels + 2, 1 + channels, width, global_outputs=estimates)
 
     def prior(self, view: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Dark channel prior on the view: dark channel, airlight (N×C×1×1) and transmission (floored at 0.1)."""
@@ -222,9 +232,16 @@ class GuidedGenerator(nn.Module):
         offset0 = airlight * (1.0 - slope0)
         dehazed0 = (slope0 * view + offset0).clamp(0.0, 1.0)
         inputs = torch.cat([view, dark, transmission, dehazed0, airlight.expand_as(view)], dim=1)
-        correction = self.net(inputs * 2.0 - 1.0)
-        log_slope = (slope0.log() + correction[:, :1]).clamp(*LOG_A_RANGE)
-        return log_slope.exp(), offset0 + correction[:, 1:]
+        correction, estimates = self.net(inputs * 2.0 - 1.0)
+        if estimates is None:
+            log_slope = (slope0.log() + correction[:, :1]).clamp(*LOG_A_RANGE)
+            return log_slope.exp(), offset0 + correction[:, 1:]
+        # global head: haze density scales the optical depth (t → t^k, k = e^g0) and the airlight is corrected
+        # per channel (A → A·e^g), then the scattering model's own inverse with the corrected values
+        density, light = estimates[:, :1, None, None].exp(), estimates[:, 1:, None, None].exp()
+        log_slope = (density * slope0.log() + correction[:, :1]).clamp(*LOG_A_RANGE)
+        slope = log_slope.exp()
+        return slope, (airlight * light).clamp(max=1.0) * (1.0 - slope) + correction[:, 1:]
 
     def forward(self, hazy: torch.Tensor) -> torch.Tensor:
         if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:

@@ -208,7 +208,7 @@ class Trainer:
         tc = self.config.train
         channels = self.config.model.in_channels
         if splits.clean:
-            dataset = OnTheFlyHaze(splits.clean, channels=channels, patch_size=tc.patch_size)
+            dataset = OnTheFlyHaze(splits.clean, channels=channels, patch_size=tc.patch_size, haze=self.config.haze)
         else:
             dataset = PairedDataset(
                 splits.train, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
