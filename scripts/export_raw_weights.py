@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dehaze.checkpoint import load_training_state, save_generator
+from dehaze.checkpoint import TrainingState, save_generator
 from dehaze.cli.common import run_cli
 from dehaze.config import Config, apply_overrides
 from dehaze.models.build import build_generator
@@ -24,10 +24,11 @@ def export(run_dir: Path, target: Path, overrides: list[str]) -> int:
     config = Config.load(run.config)
     apply_overrides(config, overrides)
     model = build_generator(config.model)
-    state = load_training_state(run.state)
-    model.load_state_dict(state["generator"])
-    save_generator(model, config.model, target, extra_metadata={"step": int(state["step"]), "weights": "raw"})
-    print(f"wrote {target} (raw weights at step {int(state['step'])})")
+    state = TrainingState.load(run.state)
+    state.validate(run.state, modules={"generator": model})
+    model.load_state_dict(state.generator)
+    save_generator(model, config.model, target, extra_metadata={"step": state.step, "weights": "raw"})
+    print(f"wrote {target} (raw weights at step {state.step})")
     return 0
 
 

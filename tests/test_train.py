@@ -200,3 +200,16 @@ def test_resume_can_lower_the_learning_rate(data_root: Path, tmp_path: Path) -> 
     state = torch.load(run / "last.state.pt", weights_only=True)
     assert [g["lr"] for g in state["opt_g"]["param_groups"]] == [1e-5]
     assert [g["lr"] for g in state["opt_d"]["param_groups"]] == [2e-4]
+
+
+def test_export_raw_weights_writes_the_validated_raw_generator(data_root: Path, tmp_path: Path) -> None:
+    import runpy
+
+    run = tmp_path / "run"
+    assert train_main(["--data", str(data_root), "--out", str(run), "--steps", "2", "--no-fid", *TINY]) == 0
+    script = Path(__file__).resolve().parent.parent / "scripts" / "export_raw_weights.py"
+    assert runpy.run_path(str(script))["main"]([str(run), str(tmp_path / "raw.safetensors")]) == 0
+    raw = load_file(str(tmp_path / "raw.safetensors"))
+    state = torch.load(run / "last.state.pt", weights_only=True)
+    assert raw.keys() == state["generator"].keys()
+    assert all(torch.equal(raw[key], state["generator"][key]) for key in raw)

@@ -21,6 +21,7 @@ import dehaze.checkpoint as checkpoint
 import dehaze.models.build as build_module
 from dehaze.checkpoint import (
     FORMAT_TAG,
+    TrainingState,
     load_generator,
     load_training_state,
     read_generator_file,
@@ -275,7 +276,7 @@ def test_files_that_are_not_safetensors(tmp_path: Path, no_allocation: None, cas
 def test_oversized_file_is_refused_without_reading_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.safetensors"
     path.write_bytes(good_bytes(tmp_path))
-    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 1000)
+    monkeypatch.setattr(checkpoint.safetensors_header, "MAX_CHECKPOINT_BYTES", 1000)
     real_open = open
 
     def no_open(*args: object, **kwargs: object) -> object:
@@ -405,7 +406,7 @@ def test_missing_and_oversized_training_state(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(DehazeError, match="not found"):
         load_training_state(tmp_path / "last.state.pt")
     (tmp_path / "last.state.pt").write_bytes(_state_bytes(tmp_path))
-    monkeypatch.setattr(checkpoint, "MAX_TRAINING_STATE_BYTES", 100)
+    monkeypatch.setattr(checkpoint.training_state, "MAX_TRAINING_STATE_BYTES", 100)
     with pytest.raises(DehazeError, match="too large"):
         load_training_state(tmp_path / "last.state.pt")
 
@@ -443,3 +444,13 @@ def test_unused_parts_are_not_required(tmp_path: Path) -> None:
     validate_training_state(
         state, tmp_path / "s.pt", {**modules, "ema": None, "critic": None}, {**optimizers, "opt_d": None}
     )
+
+
+def test_training_state_dataclass_round_trip(tmp_path: Path) -> None:
+    state, modules, optimizers = training_state()
+    typed = TrainingState.from_dict(state, tmp_path / "s.pt")
+    typed.save(tmp_path / "s.pt")
+    loaded = TrainingState.load(tmp_path / "s.pt")
+    loaded.validate(tmp_path / "s.pt", modules, optimizers)
+    assert loaded.to_dict().keys() == state.keys() and loaded.step == 3
+    assert torch.equal(loaded.generator["net.head.weight"], state["generator"]["net.head.weight"])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
@@ -20,7 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dehaze import losses
-from dehaze.checkpoint import load_training_state, save_generator, save_training_state, validate_training_state
+from dehaze.checkpoint import TrainingState, save_generator
 from dehaze.config import Config
 from dehaze.data.dataset import PairedDataset
 from dehaze.data.onthefly import OnTheFlyHaze
@@ -70,24 +68,6 @@ def learning_rate_factor(step: int, total: int, schedule: str, warmup: int) -> f
         return 1.0
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    np_state = np.random.get_state()
-    state["numpy"] = (np_state[0], torch.from_numpy(np_state[1].copy()), *np_state[2:])
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(tuple(v if not isinstance(v, list) else tuple(v) for v in state["python"]))
-    name, keys, *rest = state["numpy"]
-    np.random.set_state((name, keys.numpy(), *rest))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 class Trainer:
@@ -146,26 +126,26 @@ class Trainer:
         self.stop_requested = False
 
     # ----------------------------------------------------------------- state
+    def _state_parts(self) -> dict[str, Any]:
+        """The objects a training state restores, by :class:`TrainingState` field (``None``: not in this run)."""
+        return {
+            "generator": self.generator,
+            "ema": self.ema,
+            "critic": self.critic,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+            "scaler_g": self.scaler_g,
+            "scaler_d": self.scaler_d,
+        }
+
     def _load_state(self) -> None:
-        state = load_training_state(self.run.state, map_location=self.device)
-        validate_training_state(
-            state,
-            self.run.state,
-            modules={"generator": self.generator, "ema": self.ema, "critic": self.critic},
-            optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d},
-        )
-        self.generator.load_state_dict(state["generator"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
-        if self.critic is not None:
-            self.critic.load_state_dict(state["critic"])
-            self.opt_d.load_state_dict(state["opt_d"])
-            self.scaler_d.load_state_dict(state["scaler_d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.scaler_g.load_state_dict(state["scaler_g"])
-        self.step = int(state["step"])
-        self.best_psnr = float(state["best_psnr"])
-        _set_rng_state(state["rng"])
+        state = TrainingState.load(self.run.state, map_location=self.device)
+        parts = self._state_parts()
+        modules = {name: parts[name] for name in ("generator", "ema", "critic")}
+        state.validate(self.run.state, modules, optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d})
+        state.restore(parts)
+        self.step = int(state.step)
+        self.best_psnr = float(state.best_psnr)
         # the config's learning rates win over the saved ones, so a resumed run can continue with a lower rate
         self._set_learning_rates()
 
@@ -188,19 +168,7 @@ class Trainer:
             return
         meta = {"step": self.step, "source": "dehaze-train"}
         save_generator(self.eval_generator, self.config.model, self.run.last, extra_metadata=meta)
-        state = {
-            "step": self.step,
-            "best_psnr": self.best_psnr,
-            "generator": self.generator.state_dict(),
-            "ema": self.ema.state_dict() if self.ema is not None else {},
-            "critic": self.critic.state_dict() if self.critic is not None else {},
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
-            "scaler_g": self.scaler_g.state_dict(),
-            "scaler_d": self.scaler_d.state_dict(),
-            "rng": _rng_state(),
-        }
-        save_training_state(state, self.run.state)
+        TrainingState.capture(self.step, self.best_psnr, self._state_parts()).save(self.run.state)
 
     # ----------------------------------------------------------------- data
     def _batches(self, splits: DataSplits) -> Iterator[dict[str, torch.Tensor]]:
