@@ -1,17 +1,64 @@
 """Atomic file writes: a temp file in the target folder, fsync'd, then renamed over the target.
 
 A crash, a full disk or Ctrl-C at any moment leaves either the old file or the new one, never a half-written one.
+Temp files are named ``.<name>.<pid>.<random>.tmp`` (the name cut to 200 bytes, so a legal 255-byte name still
+gets a legal temp name); :func:`remove_stale_temps` deletes those whose writing process is gone (``kill -9``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from dehaze.errors import WriteError
+
+MAX_TEMP_STEM_BYTES = 200  # temp name = "." + stem + "." + pid + "." + 8 random + ".tmp" ≤ 230 bytes
+_TEMP_NAME = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>[0-9]+)\.[a-z0-9_]{8}\.tmp$")
+
+
+def temp_prefix(name: str) -> str:
+    """Prefix for ``tempfile.mkstemp``/``mkdtemp`` in our naming: hidden, ``name`` cut to 200 bytes, our PID."""
+    stem = name.encode()[:MAX_TEMP_STEM_BYTES].decode(errors="ignore")
+    return f".{stem}.{os.getpid()}."
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # exists but belongs to someone else (or not a valid PID: treat as alive, keep the file)
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temp files/folders of our naming in ``folder`` whose writer process no longer runs; returns them.
+
+    A temp file of a live process (a concurrent run writing into the same folder) is never touched.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match or int(match["pid"]) == os.getpid() or _process_alive(int(match["pid"])):
+            continue
+        path = Path(entry.path)
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+    return removed
 
 
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
@@ -27,7 +74,7 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     try:
         existed = path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
         os.close(fd)
         tmp = Path(tmp_name)
         writer(tmp)

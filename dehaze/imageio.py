@@ -14,15 +14,30 @@ Images are decoded by content (Pillow), never by file extension, and returned as
 * Pixels are converted in strips of rows straight into the (oriented) result, so a 50-megapixel photo needs its
   decoded pixels and the float result, not several float copies; :func:`save_image` converts back in strips too.
 
-Every failure (missing, directory, empty, not an image, truncated or corrupt data) raises
-:class:`~dehaze.errors.ImageReadError` naming the file and the reason. Truncated files are never silently padded:
-pixel data are loaded eagerly and ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is left off.
+Every failure (missing, directory, not a regular file, empty, not an image, too many pixels, truncated or corrupt
+data, NaN or infinite pixels) raises :class:`~dehaze.errors.ImageReadError` naming the file and the reason; this
+is the one validation layer every tool reads through. Checked in this order, before any work on the pixels:
+
+* the header's width × height against :data:`LIMITS` (``max_pixels``, default :data:`DEFAULT_MAX_PIXELS`; the
+  ``--max-pixels`` option of every tool), before a single pixel is decoded;
+* the whole file is decoded: truncated files are never silently padded (``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is
+  left off, and a JPEG whose scan data stop early, which libjpeg pads with grey, is refused);
+* every pixel is finite (a float TIFF may hold NaN or infinity).
+
+Messages that the C decoders (libjpeg, libpng, libtiff) print on stderr are captured while decoding, not shown.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+import sys
+import tempfile
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,33 +49,147 @@ from dehaze.color import to_channels
 from dehaze.errors import DehazeError, ImageReadError
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
+    {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".avif"}
 )
+# Image formats we cannot decode: listed as skipped when found in a folder, never silently ignored.
+UNSUPPORTED_IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".heic", ".heif", ".jxl", ".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".raf", ".rw2"}
+)
+_LISTED_SUFFIXES = IMAGE_SUFFIXES | UNSUPPORTED_IMAGE_SUFFIXES
+_NO_LIMIT = (1 << 31) - 1
+OUTPUT_FORMATS: dict[str, tuple[str, int]] = {  # output suffix → (Pillow format, largest side it encodes)
+    ".png": ("PNG", _NO_LIMIT),
+    ".jpg": ("JPEG", 65500),
+    ".jpeg": ("JPEG", 65500),
+    ".tif": ("TIFF", _NO_LIMIT),
+    ".tiff": ("TIFF", _NO_LIMIT),
+    ".bmp": ("BMP", _NO_LIMIT),
+    ".webp": ("WEBP", 16383),
+}
+# Default pixel limit: above every common camera (50 MP bodies write 8688 × 5792 = 50.3 MP) and inside the
+# memory promise (dehaze-infer needs about 35 bytes per colour pixel: ~2.1 GB at the limit). Pillow's own bomb
+# check starts at 89 MP (warning) and 179 MP (error); ours is tighter and refuses before any pixel is decoded.
+DEFAULT_MAX_PIXELS = 60_000_000
+
+
+@dataclass
+class ImageLimits:
+    """Checked from the file header, before any pixel is decoded (``--max-pixels`` sets ``max_pixels``)."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+LIMITS = ImageLimits()
+
+
+def set_max_pixels(max_pixels: int) -> None:
+    """Set the process-wide pixel limit of :func:`read_image` (the ``--max-pixels`` option of the tools)."""
+    if max_pixels < 1:
+        raise DehazeError(f"--max-pixels must be at least 1, got {max_pixels}")
+    LIMITS.max_pixels = int(max_pixels)
+    if Image.MAX_IMAGE_PIXELS is not None and 2 * Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own (looser) check must not refuse what the user allowed
+
+
+class NonFinitePixels(DehazeError):
+    """An image (or a model's output) holds NaN or infinite values (only float images can)."""
+
+    def __init__(self, what: str = "image") -> None:
+        super().__init__(f"{what} has NaN or infinite pixel values")
+
+
 _EXIF_ORIENTATION_TAG = 0x0112
 STRIP_PIXELS = 1 << 20  # full-size conversions go in strips of rows of about this many pixels (bounded temporaries)
 RowReader = Callable[[int, int], np.ndarray]  # (top, bottom) → float32 rows top..bottom-1, H'×W×C in (1, 2, 3, 4)
 
 
-def list_images(folder: Path, recursive: bool = True) -> list[Path]:
-    """Image files (by suffix, case-insensitive) under ``folder``, sorted; hidden files are ignored."""
+@dataclass
+class ImageScan:
+    """What :func:`scan_images` found: image files, and entries that look like images but are skipped (reason)."""
+
+    images: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _skip_reason(path: Path) -> str | None:
+    """Why an entry with an image suffix (or a linked folder) cannot be read; None for a readable image file."""
+    if path.is_symlink() and not path.exists():
+        return "broken symbolic link"
+    if path.is_dir():
+        return "symbolic link to a folder (not followed: it could lead back into an output or loop)"
+    if not path.is_file():
+        return "not a regular file (a FIFO, socket or device)"
+    if path.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
+        return f"unsupported image format {path.suffix} (convert it to PNG, JPEG or TIFF)"
+    return None
+
+
+def scan_images(folder: Path, recursive: bool = True) -> ImageScan:
+    """Image files (by suffix, case-insensitive) under ``folder``, sorted, and what was skipped and why.
+
+    Hidden names are ignored. Skipped (listed, never silently): broken links, FIFOs/sockets/devices, links to
+    folders (not followed) and files of image formats we cannot decode (e.g. ``.heic``).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DehazeError(f"{folder}: not a folder")
-    candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        path
-        for path in candidates
-        if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
-    )
+    scan = ImageScan()
+    for root, dirs, files in os.walk(folder) if recursive else [next(os.walk(folder))]:
+        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+        linked = [name for name in dirs if Path(root, name).is_symlink()]
+        dirs[:] = [name for name in dirs if name not in linked]
+        for name in [*files, *linked]:
+            path = Path(root, name)
+            suffix = path.suffix.lower()
+            if name.startswith(".") or (suffix not in _LISTED_SUFFIXES and name not in linked):
+                continue
+            reason = _skip_reason(path)
+            if reason:
+                scan.skipped.append((path, reason))
+            else:
+                scan.images.append(path)
+    scan.images.sort()
+    scan.skipped.sort()
+    return scan
+
+
+def list_images(folder: Path, recursive: bool = True) -> list[Path]:
+    """Image files (by suffix, case-insensitive) under ``folder``, sorted (see :func:`scan_images`)."""
+    return scan_images(folder, recursive).images
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ImageReadError(path, "no such file")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImageReadError(path, "broken symbolic link" if path.is_symlink() else "no such file") from None
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
         raise ImageReadError(path, "is a directory, not an image file")
+    if not stat.S_ISREG(mode):
+        raise ImageReadError(path, "not a regular file (a FIFO, socket or device)")
     if path.stat().st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
+
+
+def _check_pixel_count(path: Path, width: int, height: int) -> None:
+    """Refuse, from the header alone, an image with more pixels than :data:`LIMITS` allows."""
+    if width * height > LIMITS.max_pixels:
+        raise ImageReadError(
+            path,
+            f"{width}×{height} = {width * height / 1e6:.1f} MP is above the limit of {LIMITS.max_pixels / 1e6:g} MP "
+            f"(not decoded; raise it with --max-pixels {width * height})",
+        )
+
+
+def _unidentified_reason(path: Path) -> str:
+    """Why Pillow could not identify ``path``, from its first bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head in (b"II*\x00", b"MM\x00*"):
+        return "a TIFF layout we cannot decode (e.g. floating-point colour); save it as 8- or 16-bit integer TIFF"
+    return "not an image (unrecognised or unsupported format)"
 
 
 def _open(path: Path) -> Image.Image:
@@ -68,13 +197,19 @@ def _open(path: Path) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
+            img = Image.open(path)
     except UnidentifiedImageError:
-        raise ImageReadError(path, "not an image (unrecognised or unsupported format)") from None
+        raise ImageReadError(path, _unidentified_reason(path)) from None
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(path, f"image too large: {exc}") from None
+        raise ImageReadError(path, f"image too large (not decoded): {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(path, f"cannot open image: {exc}") from None
+    try:
+        _check_pixel_count(path, *img.size)
+    except ImageReadError:
+        img.close()
+        raise
+    return img
 
 
 def _orientation(img: Image.Image) -> int:
@@ -113,11 +248,54 @@ _ORIENTATION_VIEWS = {
 _INVERSE_ORIENTATION = {6: 8, 8: 6}  # the other orientations undo themselves
 
 
+_NATIVE_STDERR_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def captured_native_stderr() -> Iterator[list[str]]:
+    """Collect what C libraries (libjpeg, libpng, libtiff) write to file descriptor 2 inside the block.
+
+    The lines go into the yielded list instead of the terminal (they are warnings such as libjpeg's "Corrupt JPEG
+    data: premature end of data segment"). Without a usable descriptor 2 nothing is captured.
+    """
+    lines: list[str] = []
+    with _NATIVE_STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            os.dup2(sink.fileno(), 2)
+        except (OSError, ValueError):
+            yield lines
+            return
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read(1 << 16).decode(errors="replace").splitlines())
+
+
+def _jpeg_truncation(path: Path) -> str | None:
+    """libjpeg's warning when a JPEG's scan data end early (it pads the rest with grey), else None.
+
+    Pillow's decoder keeps libjpeg's warnings to itself, so the scan is entropy-decoded once more by OpenCV at 1/8
+    scale (DC only, no full-size pixels) with its stderr captured.
+    """
+    import cv2
+
+    with captured_native_stderr() as lines:
+        cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_IGNORE_ORIENTATION)
+    premature = [line for line in lines if "premature end" in line.lower()]
+    return f"truncated JPEG data, would be padded with grey (libjpeg: {premature[0][:100]})" if premature else None
+
+
 def _decode_16bit_colour(path: Path) -> tuple[int, int, RowReader]:
     import cv2  # albumentations' dependency; only needed for 16-bit colour files
 
     data = np.fromfile(path, dtype=np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_IGNORE_ORIENTATION)
+    with captured_native_stderr():  # libpng warnings (e.g. about an iCCP profile) are not for the user
+        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_IGNORE_ORIENTATION)
     if decoded is None or decoded.ndim != 3 or decoded.shape[2] not in (3, 4):
         raise ImageReadError(path, "truncated or corrupt 16-bit colour image data")
     scale = 65535.0 if decoded.dtype == np.uint16 else 255.0
@@ -133,7 +311,10 @@ def _to_float(img: Image.Image) -> np.ndarray:
     if mode == "I":
         return (np.clip(np.asarray(img), 0, 65535).astype(np.float32) / 65535.0)[..., None]
     if mode == "F":
-        return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)[..., None]
+        values = np.asarray(img, dtype=np.float32)
+        if not np.isfinite(values).all():
+            raise NonFinitePixels()
+        return np.clip(values, 0.0, 1.0)[..., None]
     if mode == "1":
         img = img.convert("L")
     elif mode in ("P", "PA"):
@@ -198,7 +379,11 @@ def read_image(path: str | Path, channels: int | None) -> np.ndarray:
             if sixteen_bit_colour:
                 height, width, read_rows = _decode_16bit_colour(path)
             else:
-                img.load()  # decode now: truncated or corrupt data must fail here, not later
+                with captured_native_stderr():
+                    img.load()  # decode now: truncated or corrupt data must fail here, not later
+                truncation = _jpeg_truncation(path) if img.format in ("JPEG", "MPO") else None
+                if truncation:
+                    raise ImageReadError(path, truncation)
                 if ImageFile.LOAD_TRUNCATED_IMAGES:
                     warnings.warn(
                         "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set: truncated images are padded", stacklevel=2
@@ -209,6 +394,8 @@ def read_image(path: str | Path, channels: int | None) -> np.ndarray:
             return _convert_rows(height, width, read_rows, channels, orientation)
         except ImageReadError:
             raise
+        except NonFinitePixels as exc:
+            raise ImageReadError(path, str(exc)) from None
         except Image.DecompressionBombError as exc:
             raise ImageReadError(path, f"image too large: {exc}") from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
@@ -249,26 +436,60 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return out
 
 
+def output_format(suffix: str) -> tuple[str, int]:
+    """(Pillow format, largest side it can encode) for an output suffix; DehazeError for any other suffix.
+
+    Only formats that keep every output's width and height and write 8-bit gray and RGB (ICO/ICNS resize, QOI
+    has no gray, BLP and GIF reduce colours) are offered.
+    """
+    suffix = "." + suffix.lower().lstrip(".")
+    if suffix not in OUTPUT_FORMATS:
+        choices = ", ".join(sorted(name.lstrip(".") for name in OUTPUT_FORMATS))
+        raise DehazeError(f"{suffix}: not an output format we write (use one of {choices})")
+    return OUTPUT_FORMATS[suffix]
+
+
 def save_image(image: np.ndarray | torch.Tensor, path: str | Path) -> None:
-    """Write an H×W(×C) array or C×H×W tensor in [0, 1] as an 8-bit image (format from the suffix), atomically."""
+    """Write an H×W(×C) array or C×H×W tensor in [0, 1] as an 8-bit image (format from the suffix), atomically.
+
+    An image too large for the format, or any encoder failure, is a :class:`DehazeError` naming the file; nothing
+    is left behind. A failed write (full disk) is a :class:`~dehaze.errors.WriteError`.
+    """
     path = Path(path)
-    image_format = Image.registered_extensions().get(path.suffix.lower())
-    if image_format is None:
-        raise DehazeError(f"{path}: unknown image file suffix {path.suffix!r} (use e.g. .png or .jpg)")
-    pil = Image.fromarray(_as_uint8(image))
+    image_format, max_side = output_format(path.suffix)
+    pixels = _as_uint8(image)
+    if max(pixels.shape[:2]) > max_side:
+        height, width = pixels.shape[:2]
+        raise DehazeError(f"{path}: {width}×{height} px is too large for {image_format} (at most {max_side} a side)")
+    pil = Image.fromarray(pixels)
     if image_format == "JPEG" and pil.mode == "RGBA":
         pil = pil.convert("RGB")
     options = {"quality": 95} if image_format in ("JPEG", "WEBP") else {}
-    atomic_write(path, lambda tmp: pil.save(tmp, format=image_format, **options))
+    try:
+        atomic_write(path, lambda tmp: pil.save(tmp, format=image_format, **options))
+    except (ValueError, KeyError, TypeError) as exc:  # encoder refusals; OSErrors are WriteErrors already
+        raise DehazeError(f"{path}: cannot encode as {image_format} ({exc})") from None
 
 
-def clamp_unit(tensor: torch.Tensor) -> torch.Tensor:
-    """``tensor`` clamped to [0, 1]: the tensor itself when already inside (no copy of a large image)."""
-    if tensor.numel() == 0:
-        return tensor
+def value_range(tensor: torch.Tensor, what: str = "image") -> tuple[float, float]:
+    """(min, max) of a non-empty tensor without copying it; :class:`NonFinitePixels` naming ``what`` for NaN/inf."""
     # reduce over the dimensions in memory order: a full reduction of a channels-last tensor would copy it first
     low, high = torch.aminmax(tensor.permute(sorted(range(tensor.dim()), key=tensor.stride, reverse=True)))
-    return tensor if bool(low >= 0.0) and bool(high <= 1.0) else tensor.clamp(0.0, 1.0)
+    low_value, high_value = float(low), float(high)
+    if not (np.isfinite(low_value) and np.isfinite(high_value)):  # NaN propagates through aminmax
+        raise NonFinitePixels(what)
+    return low_value, high_value
+
+
+def clamp_unit(tensor: torch.Tensor, what: str = "image") -> torch.Tensor:
+    """``tensor`` clamped to [0, 1]: the tensor itself when already inside (no copy of a large image).
+
+    NaN or infinite values raise :class:`NonFinitePixels` naming ``what`` (they would turn the output black).
+    """
+    if tensor.numel() == 0:
+        return tensor
+    low, high = value_range(tensor, what)
+    return tensor if low >= 0.0 and high <= 1.0 else tensor.clamp(0.0, 1.0)
 
 
 def array_to_batch(array: np.ndarray) -> torch.Tensor:

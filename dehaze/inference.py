@@ -28,7 +28,7 @@ from dehaze.color import is_gray, luminance
 from dehaze.config import ModelConfig
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
-from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8
+from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8, value_range
 from dehaze.models.unet import pad_to_multiple
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
@@ -245,7 +245,8 @@ class Dehazer:
         """
         with torch.inference_mode():
             if getattr(self.generator, "whole_image", False):
-                return clamp_unit(self.generator(images.float().to(self.device)).float().cpu())  # never in place
+                output = self.generator(images.float().to(self.device)).float().cpu()
+                return clamp_unit(output, "model output")  # never in place; NaN/inf (a bad checkpoint) raise
             result = tiled_apply(
                 self._run_model,
                 images.float(),
@@ -255,6 +256,7 @@ class Dehazer:
                 multiple=self.multiple,
                 device=self.device,
             )
+            value_range(result, "model output")  # NaN/inf (a bad checkpoint) raise instead of turning black
             return result.clamp_(0.0, 1.0)
 
     def _model_for(self, channels: int) -> Dehazer | None:
