@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
 
+from dehaze import __version__
 from dehaze.errors import DehazeError
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_version_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--version``: print ``<prog> <version>`` and exit 0."""
+    parser.add_argument("--version", action="version", version=f"{parser.prog} {__version__}")
+    return parser
 
 
 def run_cli(body: Callable[[], int]) -> int:
@@ -22,3 +30,24 @@ def run_cli(body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-pixels N``: the image size limit checked from each file's header, before decoding."""
+    from dehaze.imageio import DEFAULT_MAX_PIXELS
+
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help=f"refuse images of more than N pixels, checked before decoding (default {DEFAULT_MAX_PIXELS}: "
+        "photos up to 60 MP; larger ones need more memory)",
+    )
+
+
+def apply_max_pixels(args: argparse.Namespace) -> None:
+    """Apply ``--max-pixels`` (when given) to the image reader."""
+    from dehaze.imageio import set_max_pixels
+
+    if getattr(args, "max_pixels", None) is not None:
+        set_max_pixels(args.max_pixels)

@@ -24,7 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dehaze.cli.common import EXIT_OK, EXIT_PARTIAL, run_cli
+from dehaze.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    add_max_pixels_option,
+    add_version_option,
+    apply_max_pixels,
+    run_cli,
+)
 from dehaze.color import is_gray
 from dehaze.errors import DehazeError, WriteError
 from dehaze.inference import COLOR_MODES
@@ -53,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Inputs are never modified; existing outputs are skipped unless --overwrite. Exit code 0: all done; "
         "2: some files could not be read (listed at the end); 1: nothing done (bad arguments).",
     )
+    add_version_option(parser)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output folder")
     parser.add_argument("--checkpoint", type=Path, help="generator .safetensors (default: the shipped model)")
@@ -65,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "gray: grayscale output; luminance: dehaze Y, keep chroma; per-channel: R, G, B separately",
     )
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
-    parser.add_argument("--ext", default="png", help="output format by suffix (default png)")
+    parser.add_argument(
+        "--ext", default="png", help="output format: png (default), jpg, jpeg, tif, tiff, bmp or webp (≤ 16383 px)"
+    )
     parser.add_argument("--tile", type=int, default=1024, help="tile size in px, 0 = whole image (default 1024)")
     parser.add_argument("--overlap", type=int, default=32, help="tile overlap in px (default 32)")
     parser.add_argument(
@@ -78,46 +88,71 @@ def build_parser() -> argparse.ArgumentParser:
         "colour modes other than gray run the prior on RGB",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_pixels_option(parser)
     return parser
 
 
 def output_suffix(ext: str) -> str:
-    from PIL import Image
+    from dehaze.imageio import output_format
 
-    suffix = "." + ext.lower().lstrip(".")
-    if suffix not in Image.registered_extensions():
-        raise DehazeError(f"--ext {ext}: unknown image format (use e.g. png, jpg, tif, webp)")
-    return suffix
+    try:
+        output_format(ext)
+    except DehazeError as exc:
+        raise DehazeError(f"--ext {ext}: {str(exc).partition(': ')[2]}") from None
+    return "." + ext.lower().lstrip(".")
 
 
-def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> list[Job]:
-    """Map every input image to its output path; refuse any layout that could write over or among the inputs."""
-    from dehaze.imageio import list_images
+@dataclass
+class Plan:
+    """Every input image with its output path, and the folder entries that were skipped (with the reason)."""
 
+    jobs: list[Job]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _add_input(given: Path, out_dir: Path, sources: list, input_folders: list, skipped: list) -> None:
+    """Add the images of one command-line input (file or folder); refuse an output folder among the inputs."""
+    from dehaze.imageio import scan_images
+
+    if not given.exists() and not given.is_symlink():
+        raise DehazeError(f"{given}: no such file or folder")
+    resolved = given.resolve()
+    if not given.is_dir():
+        if out_dir == resolved.parent:
+            raise DehazeError(
+                f"output folder {out_dir} is the folder of the input {given}; outputs would mix with the sources "
+                "(and could replace other files there). Choose another output folder."
+            )
+        sources.append((resolved, resolved.parent))
+        return
+    input_folders.append(resolved)
+    if is_within(out_dir, resolved):
+        raise DehazeError(
+            f"output folder {out_dir} is the input folder {resolved} or inside it; outputs would mix with "
+            "the sources. Choose an output folder outside the input."
+        )
+    scan = scan_images(resolved)
+    if not scan.images and not scan.skipped:
+        raise DehazeError(f"{given}: no images found (suffixes like .png, .jpg, .tif)")
+    sources.extend((image, resolved) for image in scan.images)
+    skipped.extend(scan.skipped)
+
+
+def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> Plan:
+    """Map every input image to its output path; refuse any layout that could write over or among the inputs.
+
+    Inputs are compared by their resolved paths, so a symbolic link to an output is refused like the output itself.
+    """
     out_dir = out_dir.resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise DehazeError(f"{out_dir}: output exists and is not a folder")
     sources: list[tuple[Path, Path]] = []  # (image, folder its output path is relative to)
     input_folders: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for given in inputs:
-        if not given.exists():
-            raise DehazeError(f"{given}: no such file or folder")
-        resolved = given.resolve()
-        if given.is_dir():
-            input_folders.append(resolved)
-            if is_within(out_dir, resolved):
-                raise DehazeError(
-                    f"output folder {out_dir} is the input folder {resolved} or inside it; outputs would mix with "
-                    "the sources. Choose an output folder outside the input."
-                )
-            images = list_images(resolved)
-            if not images:
-                raise DehazeError(f"{given}: no images found (suffixes like .png, .jpg, .tif)")
-            sources.extend((image, resolved) for image in images)
-        else:
-            sources.append((resolved, resolved.parent))
+        _add_input(given, out_dir, sources, input_folders, skipped)
     jobs = _name_outputs(sources, out_dir, suffix)
-    input_files = {source for source, _ in sources}
+    input_files = {source.resolve() for source, _ in sources}
     for job in jobs:
         resolved_output = job.output.resolve()
         if resolved_output in input_files or any(is_within(resolved_output, f) for f in input_folders):
@@ -125,7 +160,7 @@ def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> list[Job]:
                 f"{job.source}: its output {job.output} would overwrite an input or land inside an input folder; "
                 "choose another output folder"
             )
-    return jobs
+    return Plan(jobs, skipped)
 
 
 def _name_outputs(sources: list[tuple[Path, Path]], out_dir: Path, suffix: str) -> list[Job]:
@@ -177,10 +212,16 @@ def _read(path: Path, color: str) -> np.ndarray:
 def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, quiet: bool) -> RunSummary:
     from tqdm import tqdm
 
+    from dehaze.atomic import remove_stale_temps
     from dehaze.imageio import save_image
 
     summary = RunSummary()
+    for folder in sorted({job.output.parent for job in jobs}):
+        remove_stale_temps(folder)  # temp files left by a run that was killed (kill -9) while writing here
     for job in tqdm(jobs, desc="dehaze", unit="img", disable=quiet, file=sys.stderr):
+        if job.output.is_symlink() or (job.output.exists() and not job.output.is_file()):
+            summary.failures.append((job.source, f"its output {job.output} exists and is not a regular file"))
+            continue
         if job.output.exists() and not overwrite:
             summary.skipped += 1
             continue
@@ -227,9 +268,12 @@ def _body(argv: list[str] | None) -> int:
         raise DehazeError("--batch-size must be at least 1")
     if args.tile < 0 or (args.tile and not 0 <= args.overlap < args.tile):
         raise DehazeError("--tile must be >= 0 and --overlap in [0, tile)")
-    jobs = plan_jobs(args.inputs, args.output, output_suffix(args.ext))
+    apply_max_pixels(args)
+    plan = plan_jobs(args.inputs, args.output, output_suffix(args.ext))
     dehaze = _dcp_runner(args) if args.dcp else _model_runner(args)
-    return report(run_jobs(jobs, dehaze, args.color, args.overwrite, args.quiet), args.output)
+    summary = run_jobs(plan.jobs, dehaze, args.color, args.overwrite, args.quiet)
+    summary.failures[:0] = plan.skipped  # skipped folder entries are listed first, like unreadable files
+    return report(summary, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:
