@@ -1,13 +1,13 @@
-"""Apply a trained generator to images of any size: colour modes, tiling with smooth blending, Python API.
+"""Apply a trained generator to images of any size: colour modes, the Python API, and tiling for the U-Net.
 
-Tiling: the image is padded like :class:`~dehaze.models.unet.UNetGenerator` pads it (centred, to a multiple of
-``2**depth``), then cut into ``tile``×``tile`` tiles whose starts are multiples of ``2**depth``, so every tile sees
-the same down-sampling grid as the whole image would. Neighbouring tiles overlap by at least ``overlap`` pixels.
-Across each overlap the tiles are cross-faded with a raised-cosine ramp that spans the middle half of the overlap;
-the outer quarters, where a tile's own border padding disturbs its output, get zero weight. The per-tile windows
-are separable and sum to one, so a tiled result equals the untiled one wherever the network's effective receptive
-field is smaller than a quarter of the overlap (BatchNorm runs in eval mode, so tiles are normalised alike).
-Memory is bounded by ``batch_size`` tiles plus the input and output images.
+The default (guided) generator sees the whole image at once (``whole_image``): it is never tiled, and applies its
+coefficients in strips of rows itself. Only a U-Net checkpoint is tiled: the image is padded like
+:class:`~dehaze.models.unet.UNetGenerator` pads it (centred, to a multiple of ``2**depth``), then cut into
+``tile``×``tile`` tiles whose starts are multiples of ``2**depth`` and which overlap by at least ``overlap`` pixels.
+Across each overlap the tiles are cross-faded with a raised-cosine ramp over the middle half of the overlap (the
+outer quarters, disturbed by a tile's own border padding, get zero weight); the windows are separable and sum to
+one, so a tiled result equals the untiled one wherever the network's receptive field is smaller than a quarter of
+the overlap. Memory is bounded by ``batch_size`` tiles plus the input and output images.
 """
 
 from __future__ import annotations

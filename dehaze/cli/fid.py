@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dehaze.atomic import atomic_write_text
-from dehaze.cli.common import EXIT_OK, run_cli
+from dehaze.cli.common import EXIT_OK, add_version_option, run_cli
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.metrics.evaluate import format_value
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files pair up by relative path; or, with --checkpoint/--data, a FID/PSNR/SSIM/spectral-distance table "
         "of dehazing checkpoints on test pairs, with the hazy input as a baseline row.",
     )
+    add_version_option(parser)
     parser.add_argument("folders", nargs="*", type=Path, metavar="FOLDER", help="two image folders to compare")
     parser.add_argument("--checkpoint", nargs="+", type=Path, default=[], metavar="C", help="generator checkpoints")
     parser.add_argument("--data", type=Path, help="test root with hazy/clean pairs (for --checkpoint mode)")

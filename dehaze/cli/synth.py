@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dehaze.cli.common import EXIT_OK, run_cli
+from dehaze.cli.common import EXIT_OK, add_version_option, run_cli
 from dehaze.haze import RESIDE_AIRLIGHT, RESIDE_BETA, HazeRanges
 from dehaze.synth import SynthConfig, read_manifest, synthesize_pairs
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Synthesise hazy/clean pairs I = J·t + A·(1−t), t = exp(−β·d), from a folder of clean photos. "
         "Writes OUT_DIR/hazy/<id>_<A>_<beta>.png, OUT_DIR/clean/<id>.png and OUT_DIR/manifest.csv.",
     )
+    add_version_option(parser)
     parser.add_argument(
         "clean_dir", type=Path, metavar="CLEAN_DIR", help="folder of clean images (searched recursively)"
     )

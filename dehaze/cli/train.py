@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dehaze.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, run_cli
+from dehaze.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, add_version_option, run_cli
 from dehaze.config import Config, apply_overrides
 from dehaze.errors import DehazeError
 from dehaze.train.run_dir import RunDir
@@ -15,9 +15,11 @@ from dehaze.train.run_dir import RunDir
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dehaze-train",
-        description="Train a dehazing U-Net against a dual spatial/frequency critic. "
+        description="Train a dehazing generator (guided by default, or the U-Net) against a dual spatial/frequency "
+        "critic. "
         "With no --data it trains on pairs synthesised from photos bundled with scikit-image.",
     )
+    add_version_option(parser)
     parser.add_argument("--data", help="root with hazy/ and clean/ (or GT/, gt/, clear/) folders")
     parser.add_argument(
         "--clean",

@@ -1,4 +1,5 @@
-"""The training loop: U-Net generator against one dual (spatial + frequency) critic, plus L1 and optional terms."""
+"""The training loop: a generator (guided or U-Net) against one dual (spatial + frequency) critic, plus L1 and
+optional terms."""
 
 from __future__ import annotations
 
