@@ -259,12 +259,13 @@ def captured_native_stderr() -> Iterator[list[str]]:
     data: premature end of data segment"). Without a usable descriptor 2 nothing is captured.
     """
     lines: list[str] = []
-    with _NATIVE_STDERR_LOCK, tempfile.TemporaryFile() as sink:
+    with _NATIVE_STDERR_LOCK, contextlib.ExitStack() as stack:
         try:
+            sink = stack.enter_context(tempfile.TemporaryFile())
             sys.stderr.flush()
             saved = os.dup(2)
             os.dup2(sink.fileno(), 2)
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # no temp space (full disk) or no descriptor 2: decode without capturing
             yield lines
             return
         try:
@@ -445,7 +446,7 @@ def output_format(suffix: str) -> tuple[str, int]:
     suffix = "." + suffix.lower().lstrip(".")
     if suffix not in OUTPUT_FORMATS:
         choices = ", ".join(sorted(name.lstrip(".") for name in OUTPUT_FORMATS))
-        raise DehazeError(f"{suffix}: not an output format we write (use one of {choices})")
+        raise DehazeError(f"{suffix}: not an image file suffix we write (use one of {choices})")
     return OUTPUT_FORMATS[suffix]
 
 
