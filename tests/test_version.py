@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_setup_cfg_reads_the_package_version() -> None:
     parser = configparser.ConfigParser()
     parser.read(ROOT / "setup.cfg")
+    assert parser["metadata"]["name"] == "guided-dehaze"  # `dehaze` on PyPI is an unrelated package
     assert parser["metadata"]["version"] == "attr: dehaze.__version__"
     assert dehaze.__version__.count(".") == 2
 
