@@ -39,10 +39,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dehaze.atomic import atomic_write_text
+from dehaze.atomic import atomic_write_text, remove_stale_temps, temp_prefix
 from dehaze.errors import DehazeError, ImageReadError
 from dehaze.haze import HazeRanges, add_haze, normalise_depth, synthetic_depth
-from dehaze.imageio import IMAGE_SUFFIXES, list_images, read_image, save_image
+from dehaze.imageio import IMAGE_SUFFIXES, list_images, read_image, save_image, scan_images
 from dehaze.paths import is_within
 
 MANIFEST_NAME = "manifest.csv"
@@ -139,6 +139,14 @@ def _load_source(
     return image, _load_depth(depth_path, height, width), depth_path.relative_to(depth_dir).as_posix()
 
 
+def _bad_file(error: ImageReadError, config: SynthConfig, on_skip: Callable[[Path, str], None] | None) -> None:
+    """Raise ``error``, or with ``config.skip_bad`` pass it to ``on_skip`` (the file is then skipped)."""
+    if not config.skip_bad:
+        raise error
+    if on_skip is not None:
+        on_skip(error.path, error.reason)
+
+
 def _crop_boxes(height: int, width: int, config: SynthConfig, rng: np.random.Generator) -> list[tuple[int, ...]]:
     """(x, y, w, h) boxes; an image smaller than the crop size is used whole (once)."""
     if config.crop is None:
@@ -167,7 +175,10 @@ def synthesize_pairs(
     clean_dir, out_dir = Path(clean_dir), Path(out_dir)
     depth_dir = Path(config.depth_dir) if config.depth_dir is not None else None
     _check_folders(clean_dir, out_dir, depth_dir)
-    sources = list_images(clean_dir)
+    scan = scan_images(clean_dir)
+    for path, reason in scan.skipped:  # broken links, FIFOs, linked folders, formats we cannot decode
+        _bad_file(ImageReadError(path, reason), config, on_skip)
+    sources = scan.images
     if not sources:
         raise DehazeError(f"{clean_dir}: no images found (suffixes {' '.join(sorted(IMAGE_SUFFIXES))})")
     depth_maps: dict[Path, Path] = {}
@@ -177,7 +188,8 @@ def synthesize_pairs(
     _check_output(out_dir, config.overwrite)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".dehaze-synth-", dir=out_dir))
+    remove_stale_temps(out_dir)  # the staging folder of a run that was killed (kill -9)
+    staging = Path(tempfile.mkdtemp(prefix=temp_prefix("dehaze-synth"), suffix=".tmp", dir=out_dir))
     try:
         rows = _write_pairs(sources, clean_dir, staging, depth_dir, depth_maps, config, on_skip)
         if not rows:
@@ -219,10 +231,7 @@ def _write_pairs(
         try:
             image, depth, depth_source = _load_source(source, rel, channels, depth_dir, depth_maps, rng)
         except ImageReadError as exc:
-            if not config.skip_bad:
-                raise
-            if on_skip is not None:
-                on_skip(exc.path, exc.reason)
+            _bad_file(exc, config, on_skip)
             continue
         height, width = image.shape[:2]
         boxes = _crop_boxes(height, width, config, rng)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dehaze.cli.common import EXIT_OK, add_version_option, run_cli
+from dehaze.cli.common import EXIT_OK, add_max_pixels_option, add_version_option, apply_max_pixels, run_cli
 from dehaze.haze import RESIDE_AIRLIGHT, RESIDE_BETA, HazeRanges
 from dehaze.synth import SynthConfig, read_manifest, synthesize_pairs
 
@@ -73,10 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-bad", action="store_true", help="skip and report unreadable images instead of failing")
     parser.add_argument("--overwrite", action="store_true", help="replace hazy/, clean/ and manifest.csv in OUT_DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_pixels_option(parser)
     return parser
 
 
 def synthesize(args: argparse.Namespace) -> int:
+    apply_max_pixels(args)
     skipped: list[str] = []
 
     def report_skip(path: Path, reason: str) -> None:
