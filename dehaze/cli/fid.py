@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from dehaze.atomic import atomic_write_text
-from dehaze.cli.common import EXIT_OK, add_version_option, run_cli
+from dehaze.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    add_max_pixels_option,
+    add_version_option,
+    apply_max_pixels,
+    run_cli,
+)
 from dehaze.device import resolve_device
-from dehaze.errors import DehazeError
+from dehaze.errors import DehazeError, ImageReadError
 from dehaze.metrics.evaluate import format_value
 
 
@@ -42,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=16, help="Inception batch size (default 16)")
     parser.add_argument("--no-fid", action="store_true", help="skip FID (report mode)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_max_pixels_option(parser)
     return parser
 
 
@@ -51,19 +61,26 @@ def paired_files(files_a: list[Path], root_a: Path, files_b: list[Path], root_b:
     return [(p, index_b[key]) for p in files_a if (key := p.relative_to(root_a).with_suffix("")) in index_b]
 
 
-def compare_folders(args: argparse.Namespace) -> int:
+def _readable(files: list[Path], failures: list[tuple[Path, str]]) -> Iterator[np.ndarray]:
+    """Each file decoded as RGB; an unreadable one is recorded in ``failures`` (path, reason) and left out."""
+    from dehaze.imageio import read_image
+
+    for path in files:
+        try:
+            yield read_image(path, channels=3)
+        except ImageReadError as exc:
+            failures.append((path, exc.reason))
+
+
+def _paired_scores(pairs: list[tuple[Path, Path]], unreadable: set[Path]) -> tuple[list, list, int]:
+    """PSNR and SSIM of each readable pair of equal size, and the number of pairs skipped for their sizes."""
     from dehaze.imageio import read_image, to_tensor
-    from dehaze.metrics.fid import fid_from_folders, folder_images
-    from dehaze.metrics.inception import load_inception
     from dehaze.metrics.quality import psnr, ssim
 
-    root_a, root_b = args.folders
-    files_a, files_b = folder_images(root_a), folder_images(root_b)
-    model = load_inception(args.fid_weights, str(resolve_device(args.device)))
-    fid = fid_from_folders(root_a, root_b, model=model, batch_size=args.batch_size, progress=not args.quiet)
-    print(f"FID: {format_value(fid, 4)}  ({len(files_a)} images in {root_a}, {len(files_b)} in {root_b})")
     psnrs, ssims, skipped = [], [], 0
-    for path_a, path_b in paired_files(files_a, root_a, files_b, root_b):
+    for path_a, path_b in pairs:
+        if path_a in unreadable or path_b in unreadable:
+            continue
         image_a, image_b = read_image(path_a, channels=3), read_image(path_b, channels=3)
         if image_a.shape != image_b.shape:
             skipped += 1
@@ -71,6 +88,28 @@ def compare_folders(args: argparse.Namespace) -> int:
         tensor_a, tensor_b = to_tensor(image_a)[None], to_tensor(image_b)[None]
         psnrs.append(psnr(tensor_a, tensor_b))
         ssims.append(ssim(tensor_a, tensor_b))
+    return psnrs, ssims, skipped
+
+
+def compare_folders(args: argparse.Namespace) -> int:
+    """FID (and PSNR/SSIM of files that pair up) of two folders; unreadable files are listed, exit 2."""
+    from dehaze.imageio import scan_images
+    from dehaze.metrics.fid import activations, fid_from_activations, folder_images
+    from dehaze.metrics.inception import load_inception
+
+    apply_max_pixels(args)
+    root_a, root_b = args.folders
+    files_a, files_b = folder_images(root_a), folder_images(root_b)
+    failures = scan_images(root_a).skipped + scan_images(root_b).skipped
+    model = load_inception(args.fid_weights, str(resolve_device(args.device)))
+    acts = [
+        activations(_readable(files, failures), model, args.batch_size, not args.quiet, desc=str(root))
+        for files, root in ((files_a, root_a), (files_b, root_b))
+    ]
+    fid = fid_from_activations(*acts)
+    print(f"FID: {format_value(fid, 4)}  ({len(acts[0])} images in {root_a}, {len(acts[1])} in {root_b})")
+    unreadable = {path for path, _ in failures}
+    psnrs, ssims, skipped = _paired_scores(paired_files(files_a, root_a, files_b, root_b), unreadable)
     if psnrs:
         note = f", {skipped} pair(s) of different sizes skipped" if skipped else ""
         print(
@@ -79,7 +118,12 @@ def compare_folders(args: argparse.Namespace) -> int:
         )
     else:
         print("PSNR/SSIM: not computed (no files pair up by relative path and size)")
-    return EXIT_OK
+    if not failures:
+        return EXIT_OK
+    print(f"{len(failures)} file(s) could not be read (left out):", file=sys.stderr)
+    for path, reason in failures:
+        print(f"  {path}: {reason}", file=sys.stderr)
+    return EXIT_PARTIAL
 
 
 def report(args: argparse.Namespace) -> int:
@@ -95,6 +139,7 @@ def report(args: argparse.Namespace) -> int:
         report_payload,
     )
 
+    apply_max_pixels(args)
     if args.max_images is not None and args.max_images < 1:
         raise DehazeError("--max-images must be at least 1")
     if not args.data.is_dir():
