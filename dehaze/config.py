@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,22 +67,50 @@ MODEL_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-def _model_field_error(name: str, value: Any, expected: type) -> str | None:
-    """Why ``value`` is not allowed for ``ModelConfig.<name>`` (whose default has type ``expected``), or None."""
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    kinds = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
+def shorten(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages about values from untrusted files."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field_error(label: str, value: Any, default: Any, choices: tuple | None, bounds: tuple | None) -> str | None:
+    """Why ``value`` is not allowed for the option ``label`` (whose default is ``default``), or None.
+
+    The type must be the default's (a path option, default None, takes text); tuples are checked item by item.
+    """
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple) or len(value) != len(default):
+            return f"{label}: expected {len(default)} values like [a, b], got {shorten(value)}"
+        problems = [_field_error(label, item, base, choices, bounds) for item, base in zip(value, default, strict=True)]
+        return next((problem for problem in problems if problem), None)
+    expected = str if default is None else type(default)
+    if default is None and value is None:
+        return None
+    kinds = {bool: "true/false", int: "an integer", float: "a number", str: "text"}
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     type_ok = {bool: isinstance(value, bool), int: is_number and isinstance(value, int), float: is_number}
     if not type_ok.get(expected, isinstance(value, expected)):
-        return f"model.{name}: expected {kinds.get(expected, expected.__name__)}, got {shown}"
-    if name in MODEL_CHOICES and value not in MODEL_CHOICES[name]:
-        allowed = ", ".join(str(choice) for choice in MODEL_CHOICES[name])
-        return f"model.{name}: {shown} is not one of {allowed}"
-    if name in MODEL_RANGES:
-        low, high = MODEL_RANGES[name]
-        if not low <= value <= high:  # also False for NaN
-            return f"model.{name}: {shown} is outside the allowed range [{low:g}, {high:g}]"
+        return f"{label}: expected {kinds.get(expected, expected.__name__)}, got {shorten(value)}"
+    if choices is not None and value not in choices:
+        return f"{label}: {shorten(value)} is not one of {', '.join(str(choice) for choice in choices)}"
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:  # also False for NaN
+        return f"{label}: {shorten(value)} is outside the allowed range [{bounds[0]:g}, {bounds[1]:g}]"
     return None
+
+
+def check_section(section: str, cfg: Any, choices: dict[str, tuple], ranges: dict[str, tuple]) -> None:
+    """Check every field of one config dataclass against its choices/ranges table; ConfigError for the first bad one."""
+    defaults = type(cfg)()
+    for item in dataclasses.fields(cfg):
+        problem = _field_error(
+            f"{section}.{item.name}",
+            getattr(cfg, item.name),
+            getattr(defaults, item.name),
+            choices.get(item.name),
+            ranges.get(item.name),
+        )
+        if problem:
+            raise ConfigError(problem)
 
 
 def validate_model_config(cfg: ModelConfig) -> None:
@@ -90,11 +119,7 @@ def validate_model_config(cfg: ModelConfig) -> None:
     Raises :class:`~dehaze.errors.ConfigError` (a ``DehazeError`` and a ``ValueError``) naming the field and what
     is allowed; cheap, and meant to run before any model is allocated.
     """
-    defaults = ModelConfig()
-    for item in dataclasses.fields(ModelConfig):
-        problem = _model_field_error(item.name, getattr(cfg, item.name), type(getattr(defaults, item.name)))
-        if problem:
-            raise ConfigError(problem)
+    check_section("model", cfg, MODEL_CHOICES, MODEL_RANGES)
     if cfg.prior_patch % 2 == 0:
         raise ConfigError(f"model.prior_patch: must be odd, got {cfg.prior_patch}")
     if cfg.in_channels != cfg.out_channels and (cfg.arch == "guided" or cfg.head == "asm"):
@@ -216,6 +241,55 @@ class TrainConfig:
     save_rank_weights: bool = False
 
 
+ADVERSARIAL_KINDS = ("vanilla", "lsgan", "hinge")
+_BIG = 10**9  # "any number of steps"
+# Allowed values of every critic, loss and training option (ranges inclusive), checked by validate_config before
+# any data is read or model built. Path and device options are checked where they are used (clear messages there).
+CRITIC_CHOICES: dict[str, tuple] = {"use_phase": (True, False), "use_condition": (True, False)}
+CRITIC_RANGES: dict[str, tuple] = {
+    "spatial_weight": (0.0, 1.0),
+    "spatial_width": (1, 256),
+    "spatial_layers": (1, 4),  # the smallest patch (16 px) still gives a 1×1 logit map
+    "frequency_width": (1, 256),
+    "cutoffs": (0.0, 1.0),  # and low < high
+}
+LOSS_CHOICES: dict[str, tuple] = {"adversarial": ADVERSARIAL_KINDS}
+LOSS_RANGES: dict[str, tuple] = {
+    name: (0.0, 1e6)
+    for name in (
+        "adversarial_weight",
+        "l1_weight",
+        "ssim_weight",
+        "spectral_weight",
+        "focal_frequency_weight",
+        "frequency_extra_weight",
+        "r1_weight",
+        "feature_matching_weight",
+    )
+}
+TRAIN_CHOICES: dict[str, tuple] = {"lr_schedule": ("constant", "cosine")}
+TRAIN_RANGES: dict[str, tuple] = {
+    "steps": (1, _BIG),
+    "batch_size": (1, 1024),
+    "patch_size": (16, 2048),
+    "lr_generator": (0.0, 1.0),
+    "lr_critic": (0.0, 1.0),
+    "warmup_steps": (0, _BIG),
+    "ema_decay": (0.0, 0.99999),  # 0 disables the average; 1 would never move
+    "betas": (0.0, 0.99999),
+    "seed": (0, 2**32 - 1),
+    "num_workers": (0, 64),
+    "val_fraction": (0.0, 0.9),
+    "test_fraction": (0.0, 0.9),  # and val_fraction + test_fraction <= 0.9
+    "val_max_images": (1, 100_000),
+    "log_every": (1, _BIG),
+    "sample_every": (1, _BIG),
+    "val_every": (1, _BIG),
+    "checkpoint_every": (1, _BIG),
+    "gan_start_step": (0, _BIG),
+}
+
+
 @dataclass
 class Config:
     """Everything a training run needs; saved as ``config.yaml`` in the run dir."""
@@ -235,6 +309,8 @@ class Config:
         for section, values in (data or {}).items():
             if not hasattr(config, section):
                 raise DehazeError(f"unknown config section '{section}' (expected model, critic, loss, train, haze)")
+            if values is not None and not isinstance(values, dict):
+                raise DehazeError(f"config section '{section}' must be a mapping of options, got {shorten(values)}")
             for key, value in (values or {}).items():
                 set_option(config, f"{section}.{key}", value)
         return config
@@ -244,13 +320,36 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
+        """Read a YAML config (at most :data:`MAX_CONFIG_BYTES`, UTF-8, no aliases); one-line errors name the file."""
         try:
-            data = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise DehazeError(f"{path}: cannot read config: {exc}") from None
+            if Path(path).stat().st_size > MAX_CONFIG_BYTES:
+                raise DehazeError(f"{path}: config file larger than {MAX_CONFIG_BYTES} bytes")
+            data = parse_yaml(Path(path).read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DehazeError(f"{path}: cannot read config: not UTF-8 text (byte {exc.start})") from None
+        except (OSError, DehazeError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DehazeError(f"{path}: cannot read config: {detail}"[:300]) from None
         if data is not None and not isinstance(data, dict):
             raise DehazeError(f"{path}: config must be a mapping of sections")
         return cls.from_dict(data or {})
+
+
+def validate_config(config: Config) -> None:
+    """Every option of every section against its bounds table, and the cross-option rules; raises ConfigError.
+
+    One line naming the option and what is allowed, before any data is read or model built.
+    """
+    validate_model_config(config.model)
+    check_section("critic", config.critic, CRITIC_CHOICES, CRITIC_RANGES)
+    check_section("loss", config.loss, LOSS_CHOICES, LOSS_RANGES)
+    check_section("train", config.train, TRAIN_CHOICES, TRAIN_RANGES)
+    validate_haze_config(config.haze)
+    low, high = config.critic.cutoffs
+    if not low < high:
+        raise ConfigError(f"critic.cutoffs: [{low}, {high}] must be increasing (low-pass < high-pass cut-off)")
+    if config.train.val_fraction + config.train.test_fraction > 0.9:
+        raise ConfigError("train.val_fraction + train.test_fraction must be at most 0.9 (something must be trained on)")
 
 
 def _plain(value: Any) -> Any:
@@ -261,30 +360,57 @@ def _plain(value: Any) -> Any:
     return value
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without anchors/aliases: a few hundred bytes of nested aliases expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed in configs", mark)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` without aliases; DehazeError with a short message for bad YAML."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no Python objects
+    except yaml.YAMLError as exc:
+        raise DehazeError(f"invalid YAML: {str(exc).splitlines()[0][:200]}") from None
+
+
 def _coerce(raw: Any, current: Any, name: str) -> Any:
-    """Convert ``raw`` (YAML value or string) to the type of the current value."""
+    """Convert ``raw`` (YAML value or string) to the type of the current value; ConfigError when it cannot."""
     if isinstance(raw, str) and not isinstance(current, str):
         try:
-            raw = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise DehazeError(f"{name}: cannot parse value '{raw}'") from None
+            raw = parse_yaml(raw)
+        except DehazeError:
+            raise ConfigError(f"{name}: cannot parse value {shorten(raw)}") from None
     if current is None or raw is None:
+        if raw is not None and not isinstance(raw, str):
+            raise ConfigError(f"{name}: expected a path (text), got {shorten(raw)}")
         return raw
+    if isinstance(current, str) and not isinstance(raw, str):
+        raise ConfigError(f"{name}: expected text, got {shorten(raw)}")
     if isinstance(current, bool):
         if not isinstance(raw, bool):
-            raise DehazeError(f"{name}: expected true/false, got '{raw}'")
+            raise ConfigError(f"{name}: expected true/false, got {shorten(raw)}")
         return raw
     if isinstance(current, tuple):
         if not isinstance(raw, list | tuple) or len(raw) != len(current):
-            raise DehazeError(f"{name}: expected {len(current)} values like [a, b], got '{raw}'")
+            raise ConfigError(f"{name}: expected {len(current)} values like [a, b], got {shorten(raw)}")
         return tuple(_coerce(r, c, name) for r, c in zip(raw, current, strict=True))
     if isinstance(current, int | float) and isinstance(raw, str):
         try:  # YAML 1.1 reads "1e-5" (no dot) as a string
             raw = float(raw)
         except ValueError:
             pass
-    if isinstance(current, int | float) and not isinstance(raw, int | float):
-        raise DehazeError(f"{name}: expected a number, got '{raw}'")
+    if isinstance(current, int | float) and (not isinstance(raw, int | float) or isinstance(raw, bool)):
+        raise ConfigError(f"{name}: expected a number, got {shorten(raw)}")
+    if isinstance(current, int) and not (isinstance(raw, int) or (math.isfinite(raw) and raw.is_integer())):
+        raise ConfigError(f"{name}: expected an integer, got {shorten(raw)}")
     return type(current)(raw)
 
 

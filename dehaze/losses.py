@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 from kornia.metrics import ssim as kornia_ssim
 
+from dehaze.config import ADVERSARIAL_KINDS  # the one list of loss kinds (bounds table in config)
 from dehaze.spectrum import azimuthal_power_spectrum
-
-ADVERSARIAL_KINDS = ("vanilla", "lsgan", "hinge")
 
 
 class AdversarialLoss:

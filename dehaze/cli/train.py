@@ -6,8 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from dehaze.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, add_version_option, run_cli
-from dehaze.config import Config, apply_overrides
+from dehaze.atomic import remove_stale_temps
+from dehaze.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_max_pixels_option,
+    add_version_option,
+    apply_max_pixels,
+    run_cli,
+)
+from dehaze.config import Config, apply_overrides, validate_config
 from dehaze.errors import DehazeError
 from dehaze.train.run_dir import RunDir
 
@@ -46,12 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="any config option, e.g. --set loss.l1_weight=50 --set model.base_width=32",
     )
+    add_max_pixels_option(parser)
     return parser
 
 
 def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
-    """Defaults ← run dir config (on resume) ← --config ← flags ← --set."""
+    """Defaults ← run dir config (on resume) ← --config ← flags ← --set; every option checked against its bounds."""
     run = RunDir(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise DehazeError(f"--out {run_dir}: exists and is not a folder")
     if args.resume:
         if not run.state.is_file():
             raise DehazeError(f"{run_dir}: nothing to resume (no {run.state.name}); start without --resume")
@@ -80,8 +92,7 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
     }
     apply_overrides(config, [f"{k}={v}" for k, v in flags.items() if v is not None])
     apply_overrides(config, args.overrides)
-    if not 0.0 <= config.critic.spatial_weight <= 1.0:
-        raise DehazeError(f"--spatial-weight must lie in [0, 1], got {config.critic.spatial_weight}")
+    validate_config(config)
     return config
 
 
@@ -95,13 +106,14 @@ def train(args: argparse.Namespace) -> int:
     from dehaze.train.trainer import Trainer
 
     run = RunDir(Path(args.out))
+    apply_max_pixels(args)
     config = resolve_config(args, run.root)
     device = resolve_device(config.train.device)
     ctx = init_distributed(device.type)
     try:
         if ctx.is_main:
             run.root.mkdir(parents=True, exist_ok=True)
-            config.save(run.config)
+            remove_stale_temps(run.root)  # temp files of a run that was killed (kill -9) while saving
         log = print if ctx.is_main else (lambda *_: None)
         if device.type == "cpu" and not ctx.enabled:
             log(f"device: cpu ({torch.get_num_threads()} threads)")
@@ -109,6 +121,8 @@ def train(args: argparse.Namespace) -> int:
             log(f"device: {device} x{ctx.world_size}")
         splits = resolve_splits(config, log=log)
         trainer = Trainer(config, run.root, ctx, device, resume=args.resume)
+        if ctx.is_main:  # only now: a refused --resume must leave the run's config.yaml as it was
+            config.save(run.config)
         if args.resume:
             log(f"resuming from step {trainer.step} of {config.train.steps}")
         try:
