@@ -10,7 +10,7 @@ from dehaze.cli.common import add_version_option
 TOOLS = """commands:
   dehaze-infer   dehaze photos (files or folders) with the shipped or your own model
   dehaze-train   train a generator (with no data: on the embedded default pairs)
-  dehaze-fid     FID, PSNR/SSIM of folders or of checkpoints on test pairs
+  dehaze-fid     FID with its bootstrap ±, PSNR/SSIM of folders or of checkpoints on test pairs
   dehaze-synth   make hazy/clean training pairs from clean photos
 each takes --help and --version"""
 

@@ -158,6 +158,24 @@ def test_low_rank_frechet_equals_pytorch_fid_formula() -> None:
         assert fid_from_activations(a, b, method="auto") == pytest.approx(reference, rel=1e-6)
 
 
+def test_bootstrap_interval_is_seeded_centred_and_shrinks_with_more_images() -> None:
+    from dehaze.metrics.fid import _fid_from_grams, fid_bootstrap
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(60, 32)), rng.normal(0.2, 1.2, size=(60, 32))
+    fid = fid_from_activations(a, b)
+    assert _fid_from_grams(a @ a.T, b @ b.T, a @ b.T) == pytest.approx(fid, rel=1e-9)
+    interval = fid_bootstrap(a, b, fid, paired=True, draws=50)
+    assert interval == fid_bootstrap(a, b, fid, paired=True, draws=50)  # seeded: a report is reproducible
+    assert interval.std > 0 and interval.low < fid < interval.high
+    assert interval.margin == pytest.approx(1.96 * interval.std)
+    few = fid_bootstrap(a[:15], b[:15], fid_from_activations(a[:15], b[:15]), paired=True, draws=50)
+    assert few.std > interval.std
+    assert fid_bootstrap(a[:2], b, fid) is None and fid_bootstrap(a, b, fid, draws=0) is None
+    with pytest.raises(ValueError, match="equal size"):
+        fid_bootstrap(a, b[:10], fid, paired=True)
+
+
 def test_fewer_than_two_images_gives_nan_with_warning() -> None:
     acts = np.random.default_rng(0).normal(size=(3, 2048))
     with pytest.warns(UserWarning, match="at least 2 images"):
@@ -235,6 +253,7 @@ def test_cli_prints_fid_and_paired_psnr(small_folder: Path, tmp_path: Path, cli_
     assert main([str(small_folder), str(copy), "--quiet", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "FID: 0.0000" in out or "FID: -0.0000" in out
+    assert "(no interval: it needs 3 images a folder)" in out
     assert "PSNR: inf dB  SSIM: 1.0000  (2 files paired by relative path)" in out
 
 
@@ -246,7 +265,7 @@ def test_cli_pairs_only_files_with_same_name_and_size(folders, cli_inception, ca
     finally:
         (folder_b / "other.png").rename(folder_b / "img2.png")
     out = capsys.readouterr().out
-    assert "FID: " in out and "(4 images in" in out
+    assert "FID: " in out and "(4 images in" in out and "(95%, 200 bootstrap resamples)" in out
     # img0 and img3 pair up (64×64 both); img1 pairs by name but differs in size; img2/other.png do not pair.
     assert "(2 files paired by relative path, 1 pair(s) of different sizes skipped)" in out
 
@@ -302,6 +321,8 @@ def test_cli_report_rows_table_json_and_markdown(test_root: Path, tmp_path: Path
     for row in report["rows"]:
         assert row["count"] == 3
         assert all(isinstance(row[key], float) for key in ("psnr", "ssim", "fid", "spectral_distance"))
+        assert row["fid_margin"] == pytest.approx(1.96 * row["fid_std"]) and row["fid_std"] > 0
+    assert "FID ±95%" in out and "FID ±95%" in out_md.read_text()
     assert report["rows"][2]["checkpoint"] == str(checkpoint)
     assert "| hazy input |" in out_md.read_text()
 

@@ -34,7 +34,7 @@ def test_short_run_writes_weights_metrics_and_reports(data_root: Path, tmp_path:
     assert (run / "last.safetensors").is_file() and (run / "config.yaml").is_file()
     metrics = json.loads((run / "metrics.json").read_text())
     row = metrics["results"]["dehaze (best)"]
-    for key in ("psnr", "ssim", "fid", "spectral_distance"):
+    for key in ("psnr", "ssim", "fid", "fid_margin", "spectral_distance"):
         assert np.isfinite(row[key]), key
     assert metrics["results"]["hazy input"]["psnr"] > 0
     assert sorted(p.name for p in (run / "samples").glob("step_*.png")) == ["step_000002.png", "step_000004.png"]

@@ -28,6 +28,7 @@ from dehaze.cli.common import (
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError, ImageReadError
 from dehaze.metrics.evaluate import format_value
+from dehaze.metrics.fid import BOOTSTRAP_DRAWS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     parser.add_argument("--batch-size", type=int, default=16, help="Inception batch size (default 16)")
     parser.add_argument("--no-fid", action="store_true", help="skip FID (report mode)")
+    parser.add_argument(
+        "--fid-draws",
+        type=int,
+        default=BOOTSTRAP_DRAWS,
+        metavar="N",
+        help=f"bootstrap resamples for the ± next to every FID (default {BOOTSTRAP_DRAWS}; 0: no interval)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_max_pixels_option(parser)
     return parser
@@ -94,7 +102,7 @@ def _paired_scores(pairs: list[tuple[Path, Path]], unreadable: set[Path]) -> tup
 def compare_folders(args: argparse.Namespace) -> int:
     """FID (and PSNR/SSIM of files that pair up) of two folders; unreadable files are listed, exit 2."""
     from dehaze.imageio import scan_images
-    from dehaze.metrics.fid import activations, fid_from_activations, folder_images
+    from dehaze.metrics.fid import activations, fid_bootstrap, fid_from_activations, folder_images
     from dehaze.metrics.inception import load_inception
 
     apply_max_pixels(args)
@@ -107,7 +115,11 @@ def compare_folders(args: argparse.Namespace) -> int:
         for files, root in ((files_a, root_a), (files_b, root_b))
     ]
     fid = fid_from_activations(*acts)
-    print(f"FID: {format_value(fid, 4)}  ({len(acts[0])} images in {root_a}, {len(acts[1])} in {root_b})")
+    interval = fid_bootstrap(*acts, fid, draws=args.fid_draws)
+    spread = f" ± {format_value(interval.margin, 2)} (95%, {interval.draws} bootstrap resamples)" if interval else ""
+    if interval is None and args.fid_draws:
+        spread = " (no interval: it needs 3 images a folder)"
+    print(f"FID: {format_value(fid, 4)}{spread}  ({len(acts[0])} images in {root_a}, {len(acts[1])} in {root_b})")
     unreadable = {path for path, _ in failures}
     psnrs, ssims, skipped = _paired_scores(paired_files(files_a, root_a, files_b, root_b), unreadable)
     if psnrs:
@@ -153,7 +165,9 @@ def report(args: argparse.Namespace) -> int:
     methods += [checkpoint_method(checkpoint, device) for checkpoint in args.checkpoint]
     use_fid = not args.no_fid
     inception = load_inception(args.fid_weights, device) if use_fid else None
-    rows = build_report(pairs, methods, args.channels, use_fid, inception, args.batch_size, not args.quiet)
+    rows = build_report(
+        pairs, methods, args.channels, use_fid, inception, args.batch_size, not args.quiet, args.fid_draws
+    )
     print(format_table(rows))
     if args.out_json:
         payload = report_payload(rows, args.data, args.channels)
@@ -177,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give two folders (dehaze-fid A B) or --data TEST_ROOT [--checkpoint C ...]")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.fid_draws < 0:
+        parser.error("--fid-draws must be at least 0")
     return run_cli(lambda: report(args) if report_mode else compare_folders(args))
 
 

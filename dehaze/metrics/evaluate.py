@@ -12,7 +12,7 @@ from tqdm import tqdm
 from dehaze.errors import DehazeError
 from dehaze.imageio import read_image, to_tensor
 from dehaze.metrics.detectability import FeatureCollector, detectability_from_features
-from dehaze.metrics.fid import ActivationCollector, FidStats, frechet_distance
+from dehaze.metrics.fid import BOOTSTRAP_DRAWS, ActivationCollector, FidStats, fid_bootstrap, frechet_distance
 from dehaze.metrics.inception import load_inception
 from dehaze.metrics.quality import colour_shift, psnr, spectral_distance, ssim
 
@@ -38,13 +38,16 @@ def evaluate_pairs(
     reference: FidStats | None = None,
     batch_size: int = 16,
     desc: str = "evaluate",
+    fid_draws: int = BOOTSTRAP_DRAWS,
 ) -> dict:
     """Metrics of ``dehaze_fn(hazy)`` against clean images; ``dehaze_fn=None`` scores the hazy input itself.
 
     Returns ``dict(psnr, ssim, spectral_distance, colour_shift, fid, detectability, count, ...)``: PSNR, SSIM,
     spectral distance and (RGB only, else ``None``) colour shift are means over images (sizes may differ between
     pairs; a hazy/clean pair must have the same size); FID is over the whole set (``None`` when ``fid=False``,
-    ``nan`` with a warning for fewer than 2 pairs); detectability is the cross-validated accuracy of a spectrum
+    ``nan`` with a warning for fewer than 2 pairs), with its bootstrap uncertainty ``fid_std`` and ``fid_margin``
+    (1.96·std: FID ± margin is a 95% interval; pairs resampled together, ``fid_draws`` times; ``None`` when not
+    computed); detectability is the cross-validated accuracy of a spectrum
     classifier telling outputs from clean images (0.5 = indistinguishable; ``None`` with too few images, see
     ``detectability_note``). ``inception`` is a loaded model (else
     :func:`load_inception` is called); ``reference`` reuses precomputed clean-set statistics (see
@@ -81,11 +84,21 @@ def evaluate_pairs(
     result["detectability"] = spectral.accuracy
     result["detectability_std"] = spectral.std
     result["detectability_note"] = spectral.message
-    result["fid"] = None
+    result.update(fid=None, fid_std=None, fid_margin=None)
     if fake is not None:
         reference = reference if reference is not None else FidStats.from_activations(real.result())
-        result["fid"] = frechet_distance(FidStats.from_activations(fake.result()), reference)
+        result.update(_fid_with_interval(FidStats.from_activations(fake.result()), reference, fid_draws))
     return result
+
+
+def _fid_with_interval(fake: FidStats, reference: FidStats, draws: int) -> dict[str, float | None]:
+    """FID of the outputs against the clean set and its bootstrap std and 95% margin (pairs resampled together)."""
+    fid = frechet_distance(fake, reference)
+    paired = reference.activations is not None and fake.count == reference.count
+    interval = fid_bootstrap(fake.activations, reference.activations, fid, paired=True, draws=draws) if paired else None
+    if interval is None:
+        return {"fid": fid, "fid_std": None, "fid_margin": None}
+    return {"fid": fid, "fid_std": interval.std, "fid_margin": interval.margin}
 
 
 def clean_reference(

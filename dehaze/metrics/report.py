@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dehaze.metrics.evaluate import DehazeFn, clean_reference, evaluate_pairs, format_value
+from dehaze.metrics.fid import BOOTSTRAP_DRAWS
 
 HAZY_ROW = "hazy input"
 DCP_ROW = "dark channel prior"
@@ -17,6 +18,7 @@ COLUMNS = (
     ("psnr", "PSNR", 2),
     ("ssim", "SSIM", 4),
     ("fid", "FID", 2),
+    ("fid_margin", "FID ±95%", 2),
     ("spectral_distance", "SpecDist", 4),
     ("detectability", "Detect", 3),
     ("colour_shift", "ΔE mean", 2),
@@ -64,8 +66,12 @@ def build_report(
     inception: Any = None,
     batch_size: int = 16,
     progress: bool = True,
+    fid_draws: int = BOOTSTRAP_DRAWS,
 ) -> list[dict[str, Any]]:
-    """Score every method on ``pairs``; the clean set's Inception statistics are computed once and shared."""
+    """Score every method on ``pairs``; the clean set's Inception statistics are computed once and shared.
+
+    Every FID comes with its 95% bootstrap margin (``fid_margin``, see :func:`~dehaze.metrics.fid.fid_bootstrap`).
+    """
     if fid and inception is None:
         from dehaze.metrics.inception import load_inception
 
@@ -83,6 +89,7 @@ def build_report(
             reference=reference,
             batch_size=batch_size,
             desc=method.name,
+            fid_draws=fid_draws,
         )
         rows.append({"name": method.name, "checkpoint": method.checkpoint, **metrics})
     return rows
