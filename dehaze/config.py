@@ -323,7 +323,7 @@ class Config:
         """Read a YAML config (at most :data:`MAX_CONFIG_BYTES`, UTF-8, no aliases); one-line errors name the file."""
         try:
             if Path(path).stat().st_size > MAX_CONFIG_BYTES:
-                raise DehazeError(f"{path}: config file larger than {MAX_CONFIG_BYTES} bytes")
+                raise DehazeError(f"larger than {MAX_CONFIG_BYTES} bytes")
             data = parse_yaml(Path(path).read_bytes().decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise DehazeError(f"{path}: cannot read config: not UTF-8 text (byte {exc.start})") from None
@@ -332,7 +332,10 @@ class Config:
             raise DehazeError(f"{path}: cannot read config: {detail}"[:300]) from None
         if data is not None and not isinstance(data, dict):
             raise DehazeError(f"{path}: config must be a mapping of sections")
-        return cls.from_dict(data or {})
+        try:
+            return cls.from_dict(data or {})
+        except DehazeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
 
 def validate_config(config: Config) -> None:
