@@ -147,14 +147,15 @@ def main() -> None:
             "dark channel prior (gray)": median_seconds(lambda: dark_channel_prior(gray), args.repeats) / megapixels,
             "dark channel prior (RGB)": median_seconds(lambda: dark_channel_prior(rgb), args.repeats) / megapixels,
         }
-        if getattr(generator, "detail_eps", 0) > 0:  # the full-resolution structure/noise split's share of the time
+        # the full-resolution structure/noise split's share of the time
+        if model_cfg.arch == "guided" and model_cfg.detail_eps > 0:
             plain_generator, plain_cfg = load_generator(checkpoint)
             plain_generator.detail_eps = 0.0
             plain = Dehazer(plain_generator, plain_cfg, device="cpu", batch_size=1)
             rows["model (gray, no structure/noise split)"] = (
                 median_seconds(lambda: plain(gray), args.repeats) / megapixels
             )
-        if not getattr(generator, "whole_image", False):
+        if not generator.whole_image:
             large = Dehazer(generator, model_cfg, device="cpu", tile=2 * args.tile, overlap=args.overlap, batch_size=1)
             rows[f"model (gray, tile {2 * args.tile})"] = median_seconds(lambda: large(gray), args.repeats) / megapixels
         if args.checkpoint is None and default_checkpoint_path(channels=3).is_file():

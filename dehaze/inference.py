@@ -211,7 +211,7 @@ class Dehazer:
         self.color = color
         self.amp = amp and self.device.type == "cuda"
         self.amp_dtype = amp_dtype
-        self.multiple = int(getattr(generator, "multiple", 2**model_cfg.depth))
+        self.multiple = generator.multiple
         self.companion: Dehazer | None = None  # the model for the other channel count, used in ``auto`` mode
 
     @classmethod
@@ -244,7 +244,7 @@ class Dehazer:
         A whole-image generator (the guided one) sees the whole image at once and is never tiled.
         """
         with torch.inference_mode():
-            if getattr(self.generator, "whole_image", False):
+            if self.generator.whole_image:
                 output = self.generator(images.float().to(self.device)).float().cpu()
                 return clamp_unit(output, "model output")  # never in place; NaN/inf (a bad checkpoint) raise
             result = tiled_apply(

@@ -229,3 +229,14 @@ def test_one_pass_over_real_and_fake_equals_two_passes() -> None:
             alone = critic(hazy, candidate)
             for name in ("logits", "spatial", "frequency"):
                 assert torch.allclose(getattr(part, name), getattr(alone, name), atol=1e-6), name
+
+
+@pytest.mark.parametrize("arch", ["guided", "unet"])
+def test_both_generators_declare_the_generator_contract(arch: str) -> None:
+    from dehaze.models.generator import Generator
+
+    model = build_generator(ModelConfig(arch=arch))
+    assert isinstance(model, Generator)
+    assert model.whole_image is (arch == "guided")
+    assert model.multiple == (1 if arch == "guided" else 2 ** ModelConfig().depth)
+    assert model.in_channels == model.out_channels == 1

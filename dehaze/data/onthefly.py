@@ -97,6 +97,7 @@ class OnTheFlyHaze(Dataset):
         validate_haze_config(self.haze)
         self.cache = cache
         self._images: dict[int, np.ndarray] = {}
+        self.skipped: list[tuple[Path, str]] = []  # nothing is skipped: an unreadable photo stops training
 
     def __len__(self) -> int:
         return len(self.paths)

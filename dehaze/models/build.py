@@ -11,7 +11,8 @@ from dehaze.models.unet import UNetGenerator
 
 
 def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
-    """The generator named by ``cfg.arch``: the whole-scene guided generator (default) or the U-Net."""
+    """The generator named by ``cfg.arch``: the whole-scene guided generator (default) or the U-Net; both are
+    :class:`~dehaze.models.generator.Generator` s."""
     validate_model_config(cfg)  # arch, channel rules and bounds first: never allocate an absurd model
     if cfg.arch == "guided":
         return GuidedGenerator(

@@ -111,6 +111,8 @@ class UNetGenerator(nn.Module):
                 self.head.bias[0] = 4.0  # t ≈ 0.98: output ≈ input
                 self.head.bias[1:] = 1.5  # A ≈ 0.82
 
+    whole_image = False  # fully convolutional: inference may tile it (see dehaze.models.generator.Generator)
+
     @property
     def multiple(self) -> int:
         """Input sizes are padded internally to a multiple of this."""

@@ -7,7 +7,8 @@ and gives every sample its own augmentation seed derived from the run seed, the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from torch.utils.data import Dataset, DistributedSampler, Sampler, default_collate
 
@@ -46,10 +47,22 @@ def augmentation_seed(seed: int, rank: int, sample: int) -> int:
     return (seed * 1_000_003 + rank * 7_919 + sample * 2_654_435_761) % (2**31 - 1)
 
 
-class SeededItems(Dataset):
-    """Wraps a :class:`PairedDataset` so items addressed as ``(index, seed)`` get reproducible augmentation."""
+class TrainingPairs(Protocol):
+    """What training reads from a dataset (:class:`~dehaze.data.dataset.PairedDataset` or
+    :class:`~dehaze.data.onthefly.OnTheFlyHaze`): item ``index`` as ``dict(hazy, clean, name)`` made reproducibly
+    from ``seed`` (crop, flip, haze), and the files left out at construction as ``(path, reason)``."""
 
-    def __init__(self, dataset: Any) -> None:
+    skipped: list[tuple[Path, str]]
+
+    def __len__(self) -> int: ...
+
+    def get(self, index: int, seed: int | None = None) -> dict[str, Any]: ...
+
+
+class SeededItems(Dataset):
+    """Wraps :class:`TrainingPairs` so items addressed as ``(index, seed)`` get reproducible augmentation."""
+
+    def __init__(self, dataset: TrainingPairs) -> None:
         self.dataset = dataset
 
     def __len__(self) -> int:

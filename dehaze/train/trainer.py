@@ -32,7 +32,7 @@ from dehaze.models.build import build_critic, build_generator
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
 from dehaze.train.reporting import RunReporter
 from dehaze.train.run_dir import RunDir
-from dehaze.train.sampling import SeededItems, StepSampler, collate_or_error
+from dehaze.train.sampling import SeededItems, StepSampler, TrainingPairs, collate_or_error
 
 
 class TrainingDiverged(DehazeError):
@@ -125,6 +125,7 @@ class Trainer:
             if self.critic is not None:
                 self.d_train = DistributedDataParallel(self.critic, device_ids=ids)
         self.stop_requested = False
+        self.reporter: RunReporter | None = None  # opened by fit() on rank 0
 
     # ----------------------------------------------------------------- state
     def _state_parts(self) -> dict[str, Any]:
@@ -176,13 +177,14 @@ class Trainer:
         """Training batches: haze made on the fly from ``splits.clean``, else the pairs ``splits.train``."""
         tc = self.config.train
         channels = self.config.model.in_channels
+        dataset: TrainingPairs
         if splits.clean:
             dataset = OnTheFlyHaze(splits.clean, channels=channels, patch_size=tc.patch_size, haze=self.config.haze)
         else:
             dataset = PairedDataset(
                 splits.train, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
             )
-        for path, reason in getattr(dataset, "skipped", []):
+        for path, reason in dataset.skipped:
             self._log(f"skipped bad file {path}: {reason}")
         sampler = StepSampler(dataset, tc.batch_size, tc.seed, self.ctx.rank, self.ctx.world_size, start_step=self.step)
         loader = DataLoader(
@@ -408,5 +410,6 @@ class Trainer:
             save_generator(self.eval_generator, self.config.model, self.run.best, extra_metadata=meta)
 
     def close(self) -> None:
-        if getattr(self, "reporter", None) is not None:
+        """Close the reporter (TensorBoard writer) if :meth:`fit` opened one."""
+        if self.reporter is not None:
             self.reporter.close()
