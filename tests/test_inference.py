@@ -14,8 +14,9 @@ from torch import nn
 from dehaze.checkpoint import save_generator
 from dehaze.config import ModelConfig
 from dehaze.errors import DehazeError
-from dehaze.inference import Dehazer, blend_windows, fuse_conv_batchnorm, tile_starts, tiled_apply
+from dehaze.inference import Dehazer, fuse_conv_batchnorm
 from dehaze.models.build import build_generator
+from dehaze.tiling import blend_windows, tile_starts, tiled_apply
 
 TINY = ModelConfig(arch="unet", base_width=4, depth=2)
 

@@ -36,6 +36,7 @@ from dehaze.color import is_gray
 from dehaze.errors import DehazeError, WriteError
 from dehaze.inference import COLOR_MODES
 from dehaze.paths import is_within
+from dehaze.tiling import check_tiling
 
 DehazeFn = Callable[[np.ndarray], np.ndarray]
 
@@ -266,8 +267,7 @@ def _body(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.batch_size is not None and args.batch_size < 1:
         raise DehazeError("--batch-size must be at least 1")
-    if args.tile < 0 or (args.tile and not 0 <= args.overlap < args.tile):
-        raise DehazeError("--tile must be >= 0 and --overlap in [0, tile)")
+    check_tiling(args.tile, args.overlap)
     apply_max_pixels(args)
     plan = plan_jobs(args.inputs, args.output, output_suffix(args.ext))
     dehaze = _dcp_runner(args) if args.dcp else _model_runner(args)
