@@ -71,17 +71,23 @@ def test_same_photo_at_two_sizes_gives_consistent_outputs() -> None:
 
 @pytest.mark.parametrize(("radius", "eps", "rows"), [(0, 0.0, 10), (2, 3e-4, 10), (3, 1e-2, 2), (2, 3e-4, 1)])
 def test_strip_path_equals_whole_image_path(monkeypatch, radius: int, eps: float, rows: int) -> None:
-    """At inference, coefficients are applied in strips of rows (bounded memory), with halos for the structure
-    filter; the result is the same as the whole-image path, also for strips thinner than the halo."""
+    """At inference (no grad), coefficients are applied in strips of rows (bounded memory, cache-sized), with
+    halos for the structure filter; the result is the training (autograd, whole-image) path's, also for strips
+    thinner than the halo, and the same as the filter written with pooling."""
     torch.manual_seed(0)
     image = torch.rand(1, 3, 97, 61)
     slope, offset = torch.rand(1, 3, 7, 5) + 0.5, torch.rand(1, 3, 7, 5) - 0.5
+    whole = apply_coefficients(image, slope, offset, radius, eps).detach()
+    monkeypatch.setattr(guided, "STRIP_PIXELS", 3 * 61 * rows)
     with torch.no_grad():
-        whole = apply_coefficients(image, slope, offset, radius, eps)
-        monkeypatch.setattr(guided, "WHOLE_IMAGE_PIXELS", 0)
-        monkeypatch.setattr(guided, "STRIP_PIXELS", 61 * rows)
         strips = apply_coefficients(image, slope, offset, radius, eps)
     assert torch.allclose(whole, strips, atol=1e-5)
+    if radius:
+        size = 2 * radius + 1
+        mean = F.avg_pool2d(image, size, stride=1, padding=radius, count_include_pad=False)
+        variance = F.avg_pool2d(image * image, size, stride=1, padding=radius, count_include_pad=False) - mean**2
+        pooled = mean + variance / (variance + eps) * (image - mean)
+        assert torch.allclose(guided.structure(image, radius, eps), pooled, atol=1e-5)
 
 
 def test_gain_multiplies_structure_but_not_noise() -> None:
