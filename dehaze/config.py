@@ -43,8 +43,9 @@ class ModelConfig:
 
 
 # Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a
-# config or checkpoint from elsewhere cannot ask for an absurd model. Ranges are inclusive and far above any useful
-# size, yet keep the largest model allowed below about 200 MB of weights.
+# config or checkpoint from elsewhere cannot ask for an absurd model. Ranges are inclusive and above any useful size,
+# yet keep the largest model allowed inside the memory promise: the largest U-Net (base_width 16, depth 6) peaks at
+# about 1.2 GB RSS on a 1024² colour tile (the default --tile), PyTorch itself included.
 MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
     "arch": ("guided", "unet"),
     "in_channels": (1, 3),
@@ -55,7 +56,7 @@ MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
     "global_head": (True, False),
 }
 MODEL_RANGES: dict[str, tuple[float, float]] = {
-    "base_width": (1, 64),
+    "base_width": (1, 16),  # 64 allowed a 172 MB U-Net that needed > 1.5 GB on one 1024² tile
     "depth": (1, 6),
     "width": (1, 128),
     "view_size": (4, 1024),
@@ -185,6 +186,7 @@ class CriticConfig:
     spatial_weight: float = 0.5
     spatial_width: int = 32
     spatial_layers: int = 3
+    spatial_downsample: int = 2  # the spatial critic judges the pair area-averaged by this factor
     frequency_width: int = 12
     cutoffs: tuple[float, float] = (0.1, 0.4)
     use_phase: bool = False
@@ -250,6 +252,7 @@ CRITIC_RANGES: dict[str, tuple] = {
     "spatial_weight": (0.0, 1.0),
     "spatial_width": (1, 256),
     "spatial_layers": (1, 4),  # the smallest patch (16 px) still gives a 1×1 logit map
+    "spatial_downsample": (1, 8),  # capped in the critic so at least 2**layers px remain
     "frequency_width": (1, 256),
     "cutoffs": (0.0, 1.0),  # and low < high
 }

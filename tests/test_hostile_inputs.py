@@ -376,6 +376,32 @@ def test_skipped_folder_entries_are_listed(tmp_path: Path, capsys) -> None:
     assert f"{root / 'phone.heic'}: unsupported image format .heic" in stderr
 
 
+# ----------------------------------------------------------------------------- 13. checkpoints
+
+
+def test_finite_but_huge_weights_are_refused(tmp_path: Path) -> None:
+    from dehaze.checkpoint import load_generator, save_generator
+    from dehaze.config import ModelConfig
+    from dehaze.models.build import build_generator
+
+    config = ModelConfig(width=4, view_size=16)
+    model = build_generator(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(1e30)
+    save_generator(model, config, tmp_path / "huge.safetensors")
+    with pytest.raises(DehazeError, match="weights above 10000 in magnitude"):
+        load_generator(tmp_path / "huge.safetensors")
+
+
+def test_unet_bounds_keep_the_memory_promise() -> None:
+    from dehaze.config import ModelConfig, validate_model_config
+
+    validate_model_config(ModelConfig(arch="unet", base_width=16, depth=6))
+    with pytest.raises(DehazeError, match="model.base_width: 64 is outside"):
+        validate_model_config(ModelConfig(arch="unet", base_width=64, depth=6))
+
+
 # ----------------------------------------------------------------------------- 14. stale temp files
 
 

@@ -19,6 +19,10 @@ from dehaze.checkpoint.safetensors_header import TensorSpec, describe_mismatch, 
 from dehaze.config import ModelConfig, validate_model_config
 from dehaze.errors import ConfigError, DehazeError
 
+# Trained weights and BatchNorm statistics of [0, 1] images stay far below this (the shipped models: under 0.2);
+# a file with larger values (e.g. weights × 1e30, finite yet overflowing) is refused before it is used.
+MAX_ABS_WEIGHT = 1e4
+
 if TYPE_CHECKING:
     from dehaze.models.guided import GuidedGenerator
     from dehaze.models.unet import UNetGenerator
@@ -131,7 +135,7 @@ def load_generator(
 
     Every step refuses a malformed or hostile file with a :class:`DehazeError` naming it: header and size first,
     then the model config (bounded before the model is built), then tensor names, shapes and dtypes against the
-    built model (before any weights are read), then non-finite weights.
+    built model (before any weights are read), then non-finite weights and weights above :data:`MAX_ABS_WEIGHT`.
     """
     from dehaze.models.build import build_generator
 
@@ -155,6 +159,13 @@ def load_generator(
     bad = [name for name, tensor in tensors.items() if tensor.is_floating_point() and not tensor.isfinite().all()]
     if bad:
         raise DehazeError(f"{path}: weights contain NaN or infinite values ({', '.join(bad[:3])})")
+    huge = [
+        name for name, tensor in tensors.items() if tensor.is_floating_point() and tensor.abs().max() > MAX_ABS_WEIGHT
+    ]
+    if huge:
+        raise DehazeError(
+            f"{path}: weights above {MAX_ABS_WEIGHT:g} in magnitude ({', '.join(huge[:3])}); not a trained model"
+        )
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:
