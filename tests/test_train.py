@@ -77,9 +77,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data_root: Path, tmp_path
     common = ["--data", str(data_root), "--no-fid", *TINY]
     assert train_main([*common, "--out", str(run), "--steps", "2"]) == 0
     good = {name: digest(run / name) for name in ("last.safetensors", "last.state.pt")}
-    import dehaze.train.trainer as trainer_module
+    import dehaze.train.objective as objective_module
 
-    monkeypatch.setattr(trainer_module.F, "l1_loss", lambda a, b: (a - b).abs().mean() * float("nan"))
+    monkeypatch.setattr(objective_module.F, "l1_loss", lambda a, b: (a - b).abs().mean() * float("nan"))
     assert train_main(["--out", str(run), "--steps", "5", "--resume", "--no-fid"]) == 1
     err = capsys.readouterr().err
     assert "became nan at step 3" in err and "Traceback" not in err

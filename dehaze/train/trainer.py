@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dehaze import losses
 from dehaze.checkpoint import TrainingState, save_generator
 from dehaze.config import Config
 from dehaze.data.dataset import PairedDataset
@@ -26,10 +24,10 @@ from dehaze.data.onthefly import OnTheFlyHaze
 from dehaze.data.splits import DataSplits, Pairs
 from dehaze.errors import DehazeError
 from dehaze.inference import Dehazer
-from dehaze.losses import AdversarialLoss
 from dehaze.metrics.evaluate import evaluate_pairs
 from dehaze.models.build import build_critic, build_generator
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
+from dehaze.train.objective import CriticObjective, GeneratorObjective
 from dehaze.train.reporting import RunReporter
 from dehaze.train.run_dir import RunDir
 from dehaze.train.sampling import SeededItems, StepSampler, TrainingPairs, collate_or_error
@@ -103,7 +101,8 @@ class Trainer:
             self.generator = self.generator.to(memory_format=torch.channels_last)
             if self.critic is not None:
                 self.critic = self.critic.to(memory_format=torch.channels_last)
-        self.adv_loss = AdversarialLoss(config.loss.adversarial)
+        self.generator_objective = GeneratorObjective(config.loss)
+        self.critic_objective = CriticObjective(config.loss)
 
         tc = config.train
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=tc.lr_generator, betas=tc.betas)
@@ -221,65 +220,35 @@ class Trainer:
 
     def critic_step(self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Update the dual critic on real (clean) and fake (detached output) candidates, judged in one pass."""
-        lc = self.config.loss
-        logs: dict[str, torch.Tensor] = {}
         self.opt_d.zero_grad(set_to_none=True)
-        real_input = clean.detach().requires_grad_(lc.r1_weight > 0)
+        real_input = clean.detach().requires_grad_(self.critic_objective.wants_real_gradient)
         with self._autocast():  # real and fake in one pass: the critics have no batch statistics
-            both = self.d_train(torch.cat([hazy, hazy]), torch.cat([real_input, fake]))
-        real, fake_out = both.split(hazy.shape[0])
-        loss_d = self.adv_loss.critic(real.logits.float(), fake_out.logits.float())
-        if lc.frequency_extra_weight > 0 and real.spatial is not None and real.frequency is not None:
-            extra = self.adv_loss.critic(real.frequency.float(), fake_out.frequency.float())
-            loss_d = loss_d + lc.frequency_extra_weight * extra
-            logs["d_freq"] = extra.detach()
-        if lc.r1_weight > 0:
-            r1 = losses.r1_penalty(real.logits.float(), real_input)
-            loss_d = loss_d + lc.r1_weight * r1
-            logs["r1"] = r1.detach()
+            both = self.d_train(hazy, torch.cat([real_input, fake]))  # hazy once: its spectrum is computed once
+        loss_d, logs = self.critic_objective(*both.split(hazy.shape[0]), real_input)
         self._check_finite(loss_d, "critic loss")
         self.scaler_d.scale(loss_d).backward()
         self.scaler_d.step(self.opt_d)
         self.scaler_d.update()
-        logs["d"] = loss_d.detach()
         return logs
-
-    def _reconstruction_loss(self, fake: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """L1 plus the optional SSIM, power-spectrum and focal-frequency terms."""
-        lc = self.config.loss
-        loss = lc.l1_weight * F.l1_loss(fake, clean)
-        logs = {"l1": F.l1_loss(fake.detach(), clean)}
-        if lc.ssim_weight > 0:
-            loss = loss + lc.ssim_weight * losses.ssim_loss(fake, clean)
-        if lc.spectral_weight > 0:
-            spec = losses.spectral_power_loss(fake, clean)
-            loss = loss + lc.spectral_weight * spec
-            logs["spectral"] = spec.detach()
-        if lc.focal_frequency_weight > 0:
-            loss = loss + lc.focal_frequency_weight * losses.focal_frequency_loss(fake, clean)
-        return loss, logs
 
     def generator_step(
         self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor, gan_on: bool
     ) -> dict[str, torch.Tensor]:
-        """Update the generator: reconstruction terms plus the critics' one adversarial signal (and FM)."""
-        lc = self.config.loss
+        """Update the generator: the objective's reconstruction terms plus the critics' one adversarial signal."""
+        objective = self.generator_objective
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g, logs = self._reconstruction_loss(fake.float(), clean)
+        loss_g, logs = objective.reconstruction(fake.float(), clean)
         if gan_on:
             critic = self.critic
             critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets
             with self._autocast():
                 judged = critic.forward(hazy, fake)
-            g_adv = self.adv_loss.generator(judged.logits.float())
-            loss_g = loss_g + lc.adversarial_weight * g_adv
-            logs["g_adv"] = g_adv.detach()
-            if lc.feature_matching_weight > 0:
+            real_features = None
+            if objective.wants_real_features:
                 with torch.no_grad(), self._autocast():
-                    real_feats = critic.forward(hazy, clean).features
-                fm = losses.feature_matching_loss(judged.features, real_feats)
-                loss_g = loss_g + lc.feature_matching_weight * fm
-                logs["fm"] = fm.detach()
+                    real_features = critic.forward(hazy, clean).features
+            loss_g, adversarial_logs = objective.add_adversarial(loss_g, judged, real_features)
+            logs.update(adversarial_logs)
             critic.requires_grad_(True)
         self._check_finite(loss_g, "generator loss")
         self.scaler_g.scale(loss_g).backward()
