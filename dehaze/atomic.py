@@ -69,7 +69,31 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     report I/O failures as other exceptions (``torch.save``, ``safetensors``) should serialise to memory and use
     :func:`atomic_write_bytes`, so a full disk is reported the same way.
     """
-    path = Path(path)
+    atomic_write_all([(Path(path), writer)])
+
+
+def atomic_write_all(items: list[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write several files so that a failed write changes none of them: every temp file is written and fsync'd
+    first, and only then are they all renamed into place (only a crash between two renames can split them)."""
+    written: list[tuple[Path, Path]] = []
+    try:
+        for path, writer in items:
+            written.append((_write_temp(Path(path), writer), Path(path)))
+        while written:
+            tmp, path = written[0]
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise WriteError(path, exc, path.exists()) from exc
+            written.pop(0)
+    finally:
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+def _write_temp(path: Path, writer: Callable[[Path], None]) -> Path:
+    """A fsync'd temp file next to ``path`` holding what ``writer`` wrote; WriteError (nothing left) on failure."""
     existed, tmp = False, None
     try:
         existed = path.exists()
@@ -81,8 +105,8 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-        tmp = None
+        done, tmp = tmp, None
+        return done
     except WriteError:
         raise
     except OSError as exc:

@@ -279,6 +279,27 @@ def test_refused_resume_leaves_config_yaml_unchanged(trained_run: Path, capsys) 
     assert (trained_run / "config.yaml").read_bytes() == before
 
 
+def test_full_disk_while_saving_keeps_weights_and_state_a_pair(trained_run: Path, capsys, monkeypatch) -> None:
+    from dehaze.errors import WriteError
+
+    before = {name: (trained_run / name).read_bytes() for name in ("last.safetensors", "last.state.pt")}
+    real_write = Path.write_bytes
+
+    def full_disk_for_state(self: Path, data: bytes) -> int:
+        if self.name.startswith(".last.state.pt."):
+            raise OSError(28, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk_for_state)
+    assert train_main(["--out", str(trained_run), "--resume", "--steps", "2", "--no-fid"]) == 1
+    stderr = capsys.readouterr().err  # the progress bar, then one error line
+    assert "Traceback" not in stderr and "No space left on device" in stderr.splitlines()[-1]
+    after = {name: (trained_run / name).read_bytes() for name in before}
+    assert after == before  # the weights were not moved on to step 2 while the state stayed at step 1
+    assert not [p for p in trained_run.iterdir() if p.name.endswith(".tmp")]
+    assert issubclass(WriteError, OSError)
+
+
 BAD_OPTIONS = [
     ("train.batch_size=-1", "train.batch_size"),
     ("train.patch_size=0", "train.patch_size"),

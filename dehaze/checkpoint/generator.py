@@ -52,12 +52,19 @@ def save_generator(
 
     Serialised in memory first (generators are small), so a full disk is a clean :class:`WriteError`.
     """
+    atomic_write_bytes(Path(path), generator_bytes(model, model_cfg, extra_metadata))
+
+
+def generator_bytes(
+    model: torch.nn.Module, model_cfg: ModelConfig, extra_metadata: dict[str, Any] | None = None
+) -> bytes:
+    """The safetensors file :func:`save_generator` writes, in memory (to write it together with another file)."""
     model = getattr(model, "module", model)  # unwrap DDP
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {"format": FORMAT_TAG, "model_config": json.dumps(dataclasses.asdict(model_cfg))}
     for key, value in (extra_metadata or {}).items():
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
-    atomic_write_bytes(Path(path), safetensors.torch.save(tensors, metadata=metadata))
+    return safetensors.torch.save(tensors, metadata=metadata)
 
 
 # ----------------------------------------------------------------------------- reading untrusted generator files

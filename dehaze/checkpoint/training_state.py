@@ -135,9 +135,14 @@ def save_training_state(state: dict[str, Any], path: Path) -> None:
     Serialised in memory first: ``torch.save`` reports a full disk as an obscure ``RuntimeError``, a plain write
     gives a clean :class:`WriteError` naming the file.
     """
+    atomic_write_bytes(Path(path), training_state_bytes(state))
+
+
+def training_state_bytes(state: dict[str, Any]) -> memoryview:
+    """What :func:`save_training_state` writes, serialised in memory."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(Path(path), buffer.getbuffer())
+    return buffer.getbuffer()
 
 
 def load_training_state(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

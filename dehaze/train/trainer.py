@@ -17,7 +17,10 @@ from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from dehaze.atomic import atomic_write_all
 from dehaze.checkpoint import TrainingState, save_generator
+from dehaze.checkpoint.generator import generator_bytes
+from dehaze.checkpoint.training_state import training_state_bytes
 from dehaze.config import Config
 from dehaze.data.dataset import PairedDataset
 from dehaze.data.onthefly import OnTheFlyHaze
@@ -164,12 +167,19 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.generator
 
     def save_checkpoint(self) -> None:
-        """Rank 0 writes generator weights (safetensors) then the full training state, each atomically."""
+        """Rank 0 writes generator weights (safetensors) and the full training state as a pair: both temp files
+        are written first, then both renamed, so a full disk leaves both at the previous step."""
         if not self.ctx.is_main:
             return
         meta = {"step": self.step, "source": "dehaze-train"}
-        save_generator(self.eval_generator, self.config.model, self.run.last, extra_metadata=meta)
-        TrainingState.capture(self.step, self.best_psnr, self._state_parts()).save(self.run.state)
+        weights = generator_bytes(self.eval_generator, self.config.model, extra_metadata=meta)
+        state = training_state_bytes(TrainingState.capture(self.step, self.best_psnr, self._state_parts()).to_dict())
+        atomic_write_all(
+            [
+                (self.run.last, lambda tmp: tmp.write_bytes(weights)),
+                (self.run.state, lambda tmp: tmp.write_bytes(state)),
+            ]
+        )
 
     # ----------------------------------------------------------------- data
     def _batches(self, splits: DataSplits) -> Iterator[dict[str, torch.Tensor]]:
