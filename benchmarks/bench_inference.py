@@ -1,21 +1,25 @@
-"""Inference speed and memory: CPU seconds per megapixel of the model against the dark channel prior (same run),
+"""Inference speed and memory: CPU seconds per megapixel of the models against the dark channel prior (same run),
 and the peak RSS of a whole ``dehaze-infer`` process on a 6.6 MP and (``--rss-50mp``) a 50 MP photo.
 
-    python benchmarks/bench_inference.py [--checkpoint PATH] [--threads 2] [--size 2048] [--repeats 3]
-                                      [--out-json benchmarks/results/inference.json] [--skip-rss] [--rss-50mp]
+    python benchmarks/bench_inference.py [--checkpoint PATH] [--threads 2] [--sizes "1 MP" "4 MP" "12 MP"]
+                                      [--repeats 3] [--out-json benchmarks/results/inference.json] [--skip-rss]
+                                      [--rss-50mp]
 
-Without ``--checkpoint`` the shipped default model is used when present, else a freshly built default-config
-generator (random weights run exactly as fast); the output says which. The shipped RGB model adds a colour row
-against colour DCP. Speed is the median of ``--repeats`` runs after one warm-up, on a synthetic hazy ``--size``²
-photo, with ``--threads`` CPU threads; the model's time includes its own dark-channel prior. The RSS rows run
+Without ``--checkpoint`` the shipped gray model is used when present, else a freshly built default-config generator
+(random weights run exactly as fast); the shipped RGB model likewise. At each size (square synthetic hazy photos of
+1, 4 and 12 MP) these rows run round-robin, ``--repeats`` times after one warm-up, and the medians are reported in
+s/MP: DCP on the gray and the colour photo; the gray and the RGB model with and without the structure/noise split
+(the models' time includes their own dark-channel prior); and what ``dehaze-infer`` (and ``dehaze-infer --dcp``)
+does to one PNG of each, decoding and encoding included. Ratios divide rows of the same run. The RSS rows run
 ``python -m dehaze.cli.infer`` in a subprocess on a 3136×2112 (and 8660×5773) JPEG and read that child's
 ``ru_maxrss``, for ``--color gray`` and ``--color auto`` (a colour photo through the RGB model). When CUDA is
-available a GPU row (autocast, batch 4) is added.
+available a GPU row (gray model, autocast) is added.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -120,100 +124,133 @@ def measure_rss(checkpoint: Path | None, tmp: Path, threads: int, sizes: list[st
     return results
 
 
+SPEED_SIDES = {"1 MP": 1024, "4 MP": 2048, "12 MP": 3464}  # square test photos
+RATIOS = {  # row / its baseline in the same run
+    "gray model / DCP": ("gray model", "DCP (gray)"),
+    "gray model, no split / DCP": ("gray model, no split", "DCP (gray)"),
+    "RGB model / colour DCP": ("RGB model", "DCP (RGB)"),
+    "RGB model, no split / colour DCP": ("RGB model, no split", "DCP (RGB)"),
+    "dehaze-infer gray PNG / --dcp": ("dehaze-infer gray PNG", "dehaze-infer --dcp gray PNG"),
+    "dehaze-infer colour PNG / --dcp": ("dehaze-infer colour PNG", "dehaze-infer --dcp colour PNG"),
+}
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds of each function; the calls go round-robin, so load on the machine hits every row alike."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def dehazers(checkpoint: Path, tmp: Path) -> dict[str, Dehazer]:
+    """Gray and RGB model (shipped, else random default-config weights), each with and without the split."""
+    rgb_path = default_checkpoint_path(channels=3)
+    if not rgb_path.is_file():
+        cfg = ModelConfig(in_channels=3, out_channels=3)
+        rgb_path = tmp / "random-rgb.safetensors"
+        save_generator(build_generator(cfg), cfg, rgb_path)
+    models = {}
+    for name, path in (("gray model", checkpoint), ("RGB model", rgb_path)):
+        generator, cfg = load_generator(path)
+        models[name] = Dehazer(generator, cfg, device="cpu", batch_size=1)
+        models[f"{name}, no split"] = plain = Dehazer(generator, cfg, device="cpu", batch_size=1)
+        plain.generator.detail_eps = 0.0  # the Dehazer runs its own copy
+    return models
+
+
+def infer_rows(models: dict[str, Dehazer], photos: dict[str, Path], out: Path) -> dict[str, Callable[[], object]]:
+    """What ``dehaze-infer`` (and ``dehaze-infer --dcp``) does to one PNG: decode, dehaze, encode, atomic write."""
+    from dehaze.cli.infer import Job, run_jobs
+
+    def one(kind: str, dehaze: Callable[[np.ndarray], np.ndarray], method: str) -> Callable[[], object]:
+        job = Job(photos[kind], out / f"{kind}-{method}.png")
+        return lambda: run_jobs([job], dehaze, "auto", overwrite=True, quiet=True)
+
+    auto = models["gray model"]
+    auto.companion = models["RGB model"]  # what dehaze-infer builds: colour files go to the RGB model
+    return {
+        "dehaze-infer gray PNG": one("gray", auto.dehaze_array, "model"),
+        "dehaze-infer --dcp gray PNG": one("gray", dark_channel_prior, "dcp"),
+        "dehaze-infer colour PNG": one("colour", auto.dehaze_array, "model"),
+        "dehaze-infer --dcp colour PNG": one("colour", dark_channel_prior, "dcp"),
+    }
+
+
+def speed_at(side: int, models: dict[str, Dehazer], tmp: Path, repeats: int) -> dict[str, float]:
+    """Seconds per megapixel of every row at ``side``² px, all interleaved in one run."""
+    gray, rgb = hazy_photo(side, side, channels=1), hazy_photo(side, side, channels=3)
+    photos = {"gray": tmp / f"gray{side}.png", "colour": tmp / f"colour{side}.png"}
+    for kind, image in (("gray", gray), ("colour", rgb)):
+        Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(photos[kind])
+    fns: dict[str, Callable[[], object]] = {
+        "DCP (gray)": lambda: dark_channel_prior(gray),
+        "DCP (RGB)": lambda: dark_channel_prior(rgb),
+    }
+    for name, dehazer in models.items():
+        fns[name] = functools.partial(dehazer, rgb if name.startswith("RGB") else gray)
+    fns.update(infer_rows(models, photos, tmp))
+    return {name: seconds / (side * side / 1e6) for name, seconds in interleaved_medians(fns, repeats).items()}
+
+
+def gpu_row(checkpoint: Path, side: int, repeats: int) -> dict[str, float] | None:
+    """The gray model on CUDA (autocast), s/MP at ``side``² px; None without a GPU."""
+    if not torch.cuda.is_available():
+        return None
+    generator, cfg = load_generator(checkpoint)
+    cuda = Dehazer(generator, cfg, device="cuda", batch_size=4)
+    gray = hazy_photo(side, side, channels=1)
+    seconds = median_seconds(lambda: cuda(gray), repeats, sync=torch.cuda.synchronize)
+    return {"device": torch.cuda.get_device_name(), "seconds_per_megapixel": seconds / (side * side / 1e6)}
+
+
+def print_speed(speed: dict[str, dict[str, float]], threads: int, repeats: int, model_source: str) -> None:
+    print(f"model: {model_source}; CPU, {threads} threads, median of {repeats} interleaved runs")
+    print(f"{'s / MP':<36}" + "".join(f"{size:>10}" for size in speed))
+    for row in next(iter(speed.values())):
+        print(f"{row:<36}" + "".join(f"{values[row]:>10.4f}" for values in speed.values()))
+    for name, (row, base) in RATIOS.items():
+        cells = "".join(f"{values[row] / values[base]:>9.2f}×" for values in speed.values())
+        print(f"{name:<36}{cells}   (target ≤ 0.25× at 4 MP, split on)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, help="generator to time (default: shipped model or random)")
+    parser.add_argument("--checkpoint", type=Path, help="gray generator to time (default: shipped model or random)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--size", type=int, default=2048, help="square test image side (default 2048)")
+    parser.add_argument("--sizes", nargs="+", default=list(SPEED_SIDES), choices=list(SPEED_SIDES))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tile", type=int, default=1024)
-    parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS subprocess runs")
     parser.add_argument("--rss-50mp", action="store_true", help="also measure peak RSS on a 50 MP photo")
     parser.add_argument("--out-json", type=Path, default=Path("benchmarks/results/inference.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    megapixels = args.size * args.size / 1e6
-
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         checkpoint, model_source = resolve_model(args.checkpoint, tmp)
-        generator, model_cfg = load_generator(checkpoint)
-        dehazer = Dehazer(generator, model_cfg, device="cpu", tile=args.tile, overlap=args.overlap, batch_size=1)
-        gray = hazy_photo(args.size, args.size, channels=1)
-        rgb = hazy_photo(args.size, args.size, channels=3)
-        rows = {
-            "model (gray)": median_seconds(lambda: dehazer(gray), args.repeats) / megapixels,
-            "dark channel prior (gray)": median_seconds(lambda: dark_channel_prior(gray), args.repeats) / megapixels,
-            "dark channel prior (RGB)": median_seconds(lambda: dark_channel_prior(rgb), args.repeats) / megapixels,
-        }
-        # the full-resolution structure/noise split's share of the time
-        if model_cfg.arch == "guided" and model_cfg.detail_eps > 0:
-            plain_generator, plain_cfg = load_generator(checkpoint)
-            plain_generator.detail_eps = 0.0
-            plain = Dehazer(plain_generator, plain_cfg, device="cpu", batch_size=1)
-            rows["model (gray, no structure/noise split)"] = (
-                median_seconds(lambda: plain(gray), args.repeats) / megapixels
-            )
-        if not generator.whole_image:
-            large = Dehazer(generator, model_cfg, device="cpu", tile=2 * args.tile, overlap=args.overlap, batch_size=1)
-            rows[f"model (gray, tile {2 * args.tile})"] = median_seconds(lambda: large(gray), args.repeats) / megapixels
-        if args.checkpoint is None and default_checkpoint_path(channels=3).is_file():
-            rgb_generator, rgb_cfg = load_generator(default_checkpoint_path(channels=3))
-            rgb_dehazer = Dehazer(rgb_generator, rgb_cfg, device="cpu", batch_size=1)
-            rows["RGB model (RGB)"] = median_seconds(lambda: rgb_dehazer(rgb), args.repeats) / megapixels
-            rgb_dehazer.generator.detail_eps = 0.0  # the Dehazer runs its own (fused) copy
-            seconds = median_seconds(lambda: rgb_dehazer(rgb), args.repeats)
-            rows["RGB model (RGB, no structure/noise split)"] = seconds / megapixels
-        gpu = None
-        if torch.cuda.is_available():
-            cuda = Dehazer(generator, model_cfg, device="cuda", tile=args.tile, overlap=args.overlap, batch_size=4)
-            seconds = median_seconds(lambda: cuda(gray), args.repeats, sync=torch.cuda.synchronize)
-            gpu = {
-                "device": torch.cuda.get_device_name(),
-                "seconds_per_megapixel": seconds / megapixels,
-                "images_per_second": 1.0 / seconds,
-            }
+        models = dehazers(checkpoint, tmp)
+        speed = {size: speed_at(SPEED_SIDES[size], models, tmp, args.repeats) for size in args.sizes}
+        gpu = gpu_row(checkpoint, SPEED_SIDES["4 MP"], args.repeats)
         load = os.getloadavg()  # other processes on the machine slow every row alike
         sizes = ["6.6 MP"] + (["50 MP"] if args.rss_50mp else [])
         rss = {} if args.skip_rss else measure_rss(args.checkpoint, tmp, args.threads, sizes)
-
-    dcp = rows["dark channel prior (gray)"]
-    ratios = {f"{name} / DCP (gray)": value / dcp for name, value in rows.items() if name.startswith("model")}
-    for name in ("RGB model (RGB)", "RGB model (RGB, no structure/noise split)"):
-        if name in rows:
-            ratios[f"{name} / DCP (RGB)"] = rows[name] / rows["dark channel prior (RGB)"]
-    print(f"model: {model_source}")
-    print(
-        f"CPU, {args.threads} threads, {args.size}×{args.size} image, tile {args.tile}/{args.overlap}, "
-        f"median of {args.repeats}"
-    )
-    print(f"{'method':<30} {'s / MP':>8}")
-    for name, value in rows.items():
-        print(f"{name:<30} {value:>8.3f}")
-    for name, ratio in ratios.items():
-        print(f"{name} = {ratio:.2f}×  (target ≤ 0.5×)")
-    print(f"load average during the run: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
-    if gpu:
-        print(
-            f"GPU {gpu['device']}: {gpu['seconds_per_megapixel']:.4f} s/MP, "
-            f"{gpu['images_per_second']:.2f} images/s at {args.size}²"
-        )
-    if rss:
-        print(f"{'peak RSS (colour JPEG in)':<44} {'MB':>8}")
-        for name, value in rss.items():
-            print(f"{name:<44} {value:>8.0f}")
-
+    print_speed(speed, args.threads, args.repeats, model_source)
+    print(f"load average at the end: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
+    print(f"GPU: {gpu}" if gpu else "GPU: none available, not measured")
+    for name, value in rss.items():
+        print(f"peak RSS, {name:<44} {value:>8.0f} MB")
+    ratios = {size: {name: v[row] / v[base] for name, (row, base) in RATIOS.items()} for size, v in speed.items()}
     result = {
         "model_source": model_source,
-        "model_config": model_cfg.__dict__,
         "threads": args.threads,
-        "image_size": args.size,
-        "tile": args.tile,
-        "overlap": args.overlap,
         "repeats": args.repeats,
-        "cpu_seconds_per_megapixel": rows,
-        "model_over_dcp": ratios,
+        "cpu_seconds_per_megapixel": speed,
+        "ratios": ratios,
         "load_average_1min": load[0],
         "gpu": gpu,
         "peak_rss_mb": rss,

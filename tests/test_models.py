@@ -111,8 +111,37 @@ def test_frequency_critic_shapes(use_phase: bool, use_condition: bool) -> None:
     critic = FrequencyCritic(1, width=8, use_phase=use_phase, use_condition=use_condition)
     logits, features = critic.forward_features(_images(3, 1, 33, 20), _images(3, 1, 33, 20, seed=1))
     assert logits.shape == (3, 1)
-    assert len(features) == 4
+    assert [f.shape[-2:] for f in features] == [(8, 3), (4, 2), (4, 2)]  # one-sided 33×11 spectrum, stride 4, 2
     assert _no_max_pool(critic)
+    assert critic(_images(1, 1, 2, 2), _images(1, 1, 2, 2)).shape == (1, 1)  # tiny images still give a logit
+
+
+def test_frequency_critic_computes_the_hazy_spectrum_once_per_batch(monkeypatch) -> None:
+    """The condition's channels are reused for the same, unmodified hazy tensor (critic and generator step) and
+    recomputed for a new or modified one; reuse gives the same logits as a fresh critic."""
+    critic = FrequencyCritic(1, width=4).eval()
+    hazy, candidate = _images(2, 1, 16, 16), _images(2, 1, 16, 16, seed=1)
+    calls = []
+    original = critic.spectral_input
+    monkeypatch.setattr(critic, "spectral_input", lambda image: calls.append(image) or original(image))
+    first = critic(hazy, candidate)
+    assert torch.equal(critic(hazy, candidate), first) and len(calls) == 3  # candidate twice, hazy once
+    hazy.mul_(0.5)  # modified in place: recomputed
+    halved = critic(hazy, candidate)
+    assert not torch.allclose(halved, first) and len(calls) == 5
+    assert torch.equal(critic(hazy.clone(), candidate), halved) and len(calls) == 7  # another tensor: recomputed
+
+
+def test_spatial_critic_downsample_judges_the_area_averaged_pair() -> None:
+    torch.manual_seed(0)
+    critic = PatchCritic(2, width=4, layers=2, downsample=2).eval()
+    plain = PatchCritic(2, width=4, layers=2).eval()
+    plain.load_state_dict(critic.state_dict())
+    hazy, candidate = _images(1, 1, 32, 32), _images(1, 1, 32, 32, seed=1)
+    pooled = torch.nn.functional.avg_pool2d
+    assert torch.allclose(critic(hazy, candidate), plain(pooled(hazy, 2), pooled(candidate, 2)), atol=1e-6)
+    assert critic(hazy, candidate).shape == (1, 1, 4, 4)
+    assert critic(_images(1, 1, 4, 4), _images(1, 1, 4, 4)).shape == (1, 1, 1, 1)  # capped: 2**layers px remain
 
 
 def test_frequency_critic_sees_the_hazy_condition() -> None:
@@ -151,7 +180,7 @@ def test_combined_logits_are_weighted_sum(weight: float) -> None:
     assert out.logits.shape == spatial.shape
     assert torch.allclose(out.logits, expected, atol=1e-6)
     assert torch.allclose(out.spatial, spatial) and torch.allclose(out.frequency, frequency)
-    assert len(out.features) == 4 + 4
+    assert len(out.features) == 4 + 3
 
 
 def test_dual_critic_validates_weight_and_parts() -> None:
@@ -223,12 +252,13 @@ def test_one_pass_over_real_and_fake_equals_two_passes() -> None:
     critic = build_critic(CriticConfig(spatial_weight=0.5, spatial_width=4, frequency_width=4), 1).eval()
     hazy, real, fake = torch.rand(3, 2, 1, 32, 32)
     with torch.no_grad():
-        both = critic(torch.cat([hazy, hazy]), torch.cat([real, fake]))
-        first, second = both.split(2)
-        for part, candidate in ((first, real), (second, fake)):
-            alone = critic(hazy, candidate)
-            for name in ("logits", "spatial", "frequency"):
-                assert torch.allclose(getattr(part, name), getattr(alone, name), atol=1e-6), name
+        for condition in (torch.cat([hazy, hazy]), hazy):  # the hazy batch repeated, or given once
+            both = critic(condition, torch.cat([real, fake]))
+            first, second = both.split(2)
+            for part, candidate in ((first, real), (second, fake)):
+                alone = critic(hazy, candidate)
+                for name in ("logits", "spatial", "frequency"):
+                    assert torch.allclose(getattr(part, name), getattr(alone, name), atol=1e-6), name
 
 
 @pytest.mark.parametrize("arch", ["guided", "unet"])

@@ -45,7 +45,9 @@ def build_critic(cfg: CriticConfig, channels: int, hazy_channels: int | None = N
     hazy_channels = channels if hazy_channels is None else hazy_channels
     weight = float(cfg.spatial_weight)
     spatial = (
-        PatchCritic(hazy_channels + channels, cfg.spatial_width, cfg.spatial_layers, cfg.spectral_norm)
+        PatchCritic(
+            hazy_channels + channels, cfg.spatial_width, cfg.spatial_layers, cfg.spectral_norm, cfg.spatial_downsample
+        )
         if weight > 0.0
         else None
     )

@@ -37,7 +37,8 @@ class CriticOutput:
 class DualCritic(nn.Module):
     """Averages a spatial PatchGAN and a frequency critic into one logit map with weight ``spatial_weight`` (λ).
 
-    λ = 1 needs no frequency critic (and never runs one), λ = 0 no spatial critic.
+    λ = 1 needs no frequency critic (and never runs one), λ = 0 no spatial critic. The candidate batch may be a
+    multiple of the hazy batch: real and fake candidates judged in one pass against the hazy batch given once.
     """
 
     def __init__(self, spatial: PatchCritic | None, frequency: FrequencyCritic | None, spatial_weight: float) -> None:

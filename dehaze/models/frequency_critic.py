@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import nn
 
@@ -30,7 +32,14 @@ class FrequencyCritic(nn.Module):
     Input channels per image: the per-image standardised log-magnitude (keeps the relative energy of the bands),
     its low/band/high parts each standardised within its mask (:func:`band_channels`), optionally cos/sin of the
     phase; plus one channel with the normalised frequency radius, because global pooling is otherwise blind to
-    *where* in the spectrum a pattern is. Then strided 4×4 convolutions → global average pool → linear → ``N×1``.
+    *where* in the spectrum a pattern is. All on the one-sided spectrum (``rfft2``: a real image's magnitude is
+    point-symmetric, so the other half repeats it). Then a 4×4 stride-4 stem (each output sees one 4×4 cell of
+    frequencies), a stride-2 and a stride-1 3×3 convolution → global average pool → linear → ``N×1``: about a tenth
+    of the multiply-adds of three stride-2 4×4 layers on the full spectrum.
+
+    The hazy input's spectral channels do not depend on the critic's weights: they are computed once per hazy batch
+    and reused while the same (unmodified) tensor comes back, e.g. for the critic and the generator step. The
+    candidate batch may be a multiple of the hazy batch (real and fake judged in one pass against one condition).
     """
 
     def __init__(
@@ -52,33 +61,44 @@ class FrequencyCritic(nn.Module):
         self.use_condition = use_condition
         per_channel = 4 + (2 if use_phase else 0)
         in_channels = per_channel * channels + (per_channel * self.hazy_channels if use_condition else 0) + 1
-        widths = [width, 2 * width, 4 * width]
-        blocks: list[nn.Module] = []
-        cin = in_channels
-        for cout in widths:
-            blocks.append(critic_block(cin, cout, 4, 2, 1, spectral_norm))
-            cin = cout
-        blocks.append(critic_block(cin, cin, 3, 1, 1, spectral_norm))
-        self.blocks = nn.ModuleList(blocks)
-        self.linear = maybe_spectral_norm(nn.Linear(cin, 1), spectral_norm)
+        self.blocks = nn.ModuleList(
+            [
+                critic_block(in_channels, width, 4, 4, 1, spectral_norm),
+                critic_block(width, 2 * width, 3, 2, 1, spectral_norm),
+                critic_block(2 * width, 4 * width, 3, 1, 1, spectral_norm),
+            ]
+        )
+        self.linear = maybe_spectral_norm(nn.Linear(4 * width, 1), spectral_norm)
+        self._condition: tuple[weakref.ref, int, torch.Tensor] | None = None  # (hazy batch, its version, channels)
 
     def spectral_input(self, image: torch.Tensor) -> torch.Tensor:
-        """Spectral channels of one image batch (see the class docstring), float32."""
+        """Spectral channels of one image batch (see the class docstring), float32, one-sided spectrum."""
         height, width = image.shape[-2:]
-        log_mag = log_magnitude(image)
-        parts = [log_mag, band_channels(log_mag, radial_masks(height, width, self.cutoffs, image.device))]
+        log_mag = log_magnitude(image, onesided=True)
+        masks = radial_masks(height, width, self.cutoffs, image.device, onesided=True)
+        parts = [log_mag, band_channels(log_mag, masks)]
         if self.use_phase:
-            parts.append(phase_features(image))
+            parts.append(phase_features(image, onesided=True))
         return torch.cat(parts, dim=1)
+
+    def condition(self, hazy: torch.Tensor) -> torch.Tensor:
+        """:meth:`spectral_input` of the hazy batch, remembered for the same tensor while it is not modified
+        (never for a tensor that needs gradients or is an inference tensor)."""
+        cached = self._condition
+        if cached is not None and cached[0]() is hazy and cached[1] == hazy._version:
+            return cached[2]
+        channels = self.spectral_input(hazy)
+        cacheable = not (hazy.requires_grad or hazy.is_inference() or torch.is_inference_mode_enabled())
+        self._condition = (weakref.ref(hazy), hazy._version, channels) if cacheable else None
+        return channels
 
     def forward_features(self, hazy: torch.Tensor, candidate: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits ``N×1`` and the activation after every conv block."""
-        height, width = candidate.shape[-2:]
         parts = [self.spectral_input(candidate)]
         if self.use_condition:
-            parts.append(self.spectral_input(hazy))
-        radius = normalized_radius(height, width, candidate.device).expand(candidate.shape[0], 1, height, width)
-        x = torch.cat([*parts, radius], dim=1)
+            parts.append(self.condition(hazy).repeat(candidate.shape[0] // hazy.shape[0], 1, 1, 1))
+        radius = normalized_radius(*candidate.shape[-2:], candidate.device, onesided=True)
+        x = torch.cat([*parts, radius.expand(candidate.shape[0], 1, *radius.shape)], dim=1)
         features = []
         for block in self.blocks:
             x = block(x)
