@@ -241,6 +241,7 @@ class TrainConfig:
     gan_start_step: int = 0
     fid: bool = True
     save_rank_weights: bool = False
+    init_weights: str | None = None
 
 
 ADVERSARIAL_KINDS = ("vanilla", "lsgan", "hinge")
@@ -294,6 +295,40 @@ TRAIN_RANGES: dict[str, tuple] = {
 
 
 @dataclass
+class RealHazeConfig:
+    """Semi-supervised branch on real hazy photos with no ground truth (``--real-hazy PHOTOS``).
+
+    Every training step also dehazes ``batch_size`` crops of real hazy photos and updates the generator on: an
+    unconditional dual critic's verdict (clean photos are its "real"; ``spatial_weight`` is its λ, 0 weight =
+    no critic), ``teacher`` (L1 to the model it started from, so the branch cannot wander off), ``rehaze``
+    (the output must be explained by the scattering model with one airlight per photo), ``dark_channel`` (the
+    output's dark channel energy, as haze-free photos have) and ``transmission_tv`` (smooth transmission).
+    """
+
+    photos: str | None = None
+    batch_size: int = 6
+    adversarial_weight: float = 1.0
+    spatial_weight: float = 0.5
+    teacher_weight: float = 20.0
+    rehaze_weight: float = 100.0
+    dark_channel_weight: float = 1.0
+    transmission_tv_weight: float = 1.0
+    max_side: int = 640
+
+
+REAL_RANGES: dict[str, tuple] = {
+    "batch_size": (1, 4096),
+    "adversarial_weight": (0.0, 1e6),
+    "spatial_weight": (0.0, 1.0),
+    "teacher_weight": (0.0, 1e6),
+    "rehaze_weight": (0.0, 1e6),
+    "dark_channel_weight": (0.0, 1e6),
+    "transmission_tv_weight": (0.0, 1e6),
+    "max_side": (16, 1 << 16),
+}
+
+
+@dataclass
 class Config:
     """Everything a training run needs; saved as ``config.yaml`` in the run dir."""
 
@@ -302,6 +337,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     haze: HazeConfig = field(default_factory=HazeConfig)
+    real: RealHazeConfig = field(default_factory=RealHazeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
@@ -311,7 +347,8 @@ class Config:
         config = cls()
         for section, values in (data or {}).items():
             if not hasattr(config, section):
-                raise DehazeError(f"unknown config section '{section}' (expected model, critic, loss, train, haze)")
+                expected = "model, critic, loss, train, haze, real"
+                raise DehazeError(f"unknown config section '{section}' (expected {expected})")
             if values is not None and not isinstance(values, dict):
                 raise DehazeError(f"config section '{section}' must be a mapping of options, got {shorten(values)}")
             for key, value in (values or {}).items():
@@ -351,6 +388,9 @@ def validate_config(config: Config) -> None:
     check_section("loss", config.loss, LOSS_CHOICES, LOSS_RANGES)
     check_section("train", config.train, TRAIN_CHOICES, TRAIN_RANGES)
     validate_haze_config(config.haze)
+    check_section("real", config.real, {}, REAL_RANGES)
+    if config.real.photos and config.model.arch != "guided":
+        raise ConfigError("real.photos (--real-hazy) needs the guided generator (model.arch=guided)")
     low, high = config.critic.cutoffs
     if not low < high:
         raise ConfigError(f"critic.cutoffs: [{low}, {high}] must be increasing (low-pass < high-pass cut-off)")
@@ -425,7 +465,8 @@ def set_option(config: Config, dotted: str, value: Any) -> None:
     section_name, _, key = dotted.partition(".")
     section = getattr(config, section_name, None)
     if section is None or not dataclasses.is_dataclass(section) or not key:
-        raise DehazeError(f"unknown option '{dotted}' (use section.key, sections: model, critic, loss, train, haze)")
+        sections = "model, critic, loss, train, haze, real"
+        raise DehazeError(f"unknown option '{dotted}' (use section.key, sections: {sections})")
     if key not in {f.name for f in dataclasses.fields(section)}:
         known = ", ".join(f.name for f in dataclasses.fields(section))
         raise DehazeError(f"unknown option '{dotted}'; {section_name} has: {known}")

@@ -178,3 +178,15 @@ def load_generator(
     except RuntimeError as exc:
         raise DehazeError(f"{path}: weights do not match the model config ({str(exc).splitlines()[0]})") from None
     return model.to(device).eval(), header.model_cfg
+
+
+def load_generator_weights(model: torch.nn.Module, path: Path, device: str | torch.device = "cpu") -> None:
+    """Load the weights of a checkpoint (checked as :func:`load_generator` checks them) into ``model``, whose
+    architecture must match; inference-time options in the file's config (e.g. ``detail_eps``) are ignored."""
+    loaded, _ = load_generator(Path(path))
+    try:
+        model.load_state_dict(loaded.state_dict())
+    except RuntimeError as exc:
+        detail = str(exc).splitlines()[0][:200]
+        raise DehazeError(f"{path}: weights do not fit this run's model ({detail})") from None
+    model.to(device)

@@ -50,6 +50,8 @@ class TrainingState:
     critic: dict[str, torch.Tensor] = field(default_factory=dict)
     opt_g: dict[str, Any] = field(default_factory=dict)
     opt_d: dict[str, Any] = field(default_factory=dict)
+    real_critic: dict[str, torch.Tensor] = field(default_factory=dict)  # the real-photo branch (--real-hazy)
+    opt_real: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def capture(cls, step: int, best_psnr: float, parts: Mapping[str, Stateful | None]) -> TrainingState:

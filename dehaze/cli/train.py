@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--clean",
         help="folder of clean photos: training pairs are made on the fly (new haze every sample); needs --val",
     )
+    parser.add_argument(
+        "--real-hazy",
+        help="folder of real hazy photos (no ground truth): every step also trains on them against an "
+        "unconditional dual critic, with scattering-model guard rails and a teacher (see README)",
+    )
+    parser.add_argument("--init", help="start the generator from these weights (.safetensors; also the teacher)")
     parser.add_argument("--val", help="separate validation root (default: split from --data)")
     parser.add_argument("--test", help="separate test root (default: split from --data)")
     parser.add_argument("--out", default="runs/default", help="run directory (default: runs/default)")
@@ -81,6 +87,8 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
         "train.clean_data": args.clean,
         "train.val_data": args.val,
         "train.test_data": args.test,
+        "real.photos": args.real_hazy,
+        "train.init_weights": args.init,
         "train.steps": args.steps,
         "train.device": args.device,
         "critic.spatial_weight": args.spatial_weight,

@@ -42,6 +42,22 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     return decoded.reshape(image.shape)
 
 
+def random_scaled_crop(image: np.ndarray, patch: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``patch``×``patch`` crop of the photo resized so its short side is log-uniform between ``patch`` and its
+    own (photos smaller than ``patch`` are enlarged to it), flipped horizontally half the time."""
+    height, width = image.shape[:2]
+    short = min(height, width)
+    target = short if short <= patch else int(round(np.exp(rng.uniform(np.log(patch), np.log(short)))))
+    scale = max(target, patch) / short
+    new_h, new_w = max(patch, round(height * scale)), max(patch, round(width * scale))
+    if (new_h, new_w) != (height, width):
+        image = _resize(image, new_h, new_w)
+    y = int(rng.integers(0, new_h - patch + 1))
+    x = int(rng.integers(0, new_w - patch + 1))
+    crop = image[y : y + patch, x : x + patch]
+    return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
 def family_names(cfg: HazeConfig) -> list[str]:
     """The depth families of ``cfg.families`` (comma-separated), in order."""
     return [name.strip() for name in cfg.families.split(",") if name.strip()]
@@ -114,23 +130,9 @@ class OnTheFlyHaze(Dataset):
             self._images[index] = (image * 255.0 + 0.5).astype(np.uint8)
         return self._images[index].astype(np.float32) / 255.0
 
-    def _crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        height, width = image.shape[:2]
-        patch = self.patch_size
-        short = min(height, width)
-        target = short if short <= patch else int(round(np.exp(rng.uniform(np.log(patch), np.log(short)))))
-        scale = max(target, patch) / short
-        new_h, new_w = max(patch, round(height * scale)), max(patch, round(width * scale))
-        if (new_h, new_w) != (height, width):
-            image = _resize(image, new_h, new_w)
-        y = int(rng.integers(0, new_h - patch + 1))
-        x = int(rng.integers(0, new_w - patch + 1))
-        crop = image[y : y + patch, x : x + patch]
-        return crop[:, ::-1] if rng.random() < 0.5 else crop
-
     def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:
         rng = np.random.default_rng(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
-        clean = np.ascontiguousarray(self._crop(self._image(index), rng))
+        clean = np.ascontiguousarray(random_scaled_crop(self._image(index), self.patch_size, rng))
         target, hazy = degrade(clean, self.haze, rng)
         return {"hazy": to_tensor(hazy), "clean": to_tensor(target), "name": self.paths[index].stem}
 

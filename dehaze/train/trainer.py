@@ -19,18 +19,21 @@ from tqdm import tqdm
 
 from dehaze.atomic import atomic_write_all
 from dehaze.checkpoint import TrainingState, save_generator
-from dehaze.checkpoint.generator import generator_bytes
+from dehaze.checkpoint.generator import generator_bytes, load_generator_weights
 from dehaze.checkpoint.training_state import training_state_bytes
 from dehaze.config import Config
 from dehaze.data.dataset import PairedDataset
 from dehaze.data.onthefly import OnTheFlyHaze
+from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.data.splits import DataSplits, Pairs
 from dehaze.errors import DehazeError
+from dehaze.imageio import list_images
 from dehaze.inference import Dehazer
 from dehaze.metrics.evaluate import evaluate_pairs
 from dehaze.models.build import build_critic, build_generator
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
 from dehaze.train.objective import CriticObjective, GeneratorObjective
+from dehaze.train.real_branch import RealHazeBranch
 from dehaze.train.reporting import RunReporter
 from dehaze.train.run_dir import RunDir
 from dehaze.train.sampling import SeededItems, StepSampler, TrainingPairs, collate_or_error
@@ -92,6 +95,24 @@ class Trainer:
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
 
         self.generator = build_generator(config.model).to(self.device)
+        if config.train.init_weights:
+            load_generator_weights(self.generator, Path(config.train.init_weights), self.device)
+        # the real-photo branch's teacher is the generator as it starts (fresh from the seed, or the init weights)
+        self.real_branch = (
+            RealHazeBranch(self.generator, config.critic, config.real, config.loss.adversarial, config.train.lr_critic)
+            if config.real.photos
+            else None
+        )
+        self.real_photos = (
+            RealHazyPhotos(
+                list_images(Path(config.real.photos)),
+                config.model.in_channels,
+                config.train.patch_size,
+                config.real.max_side,
+            )
+            if config.real.photos
+            else None
+        )
         decay = config.train.ema_decay
         self.ema = (
             AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(decay), use_buffers=True) if decay > 0 else None
@@ -140,13 +161,16 @@ class Trainer:
             "opt_d": self.opt_d,
             "scaler_g": self.scaler_g,
             "scaler_d": self.scaler_d,
+            "real_critic": self.real_branch.critic if self.real_branch else None,
+            "opt_real": self.real_branch.opt if self.real_branch else None,
         }
 
     def _load_state(self) -> None:
         state = TrainingState.load(self.run.state, map_location=self.device)
         parts = self._state_parts()
-        modules = {name: parts[name] for name in ("generator", "ema", "critic")}
-        state.validate(self.run.state, modules, optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d})
+        modules = {name: parts[name] for name in ("generator", "ema", "critic", "real_critic")}
+        optimizers = {name: parts[name] for name in ("opt_g", "opt_d", "opt_real")}
+        state.validate(self.run.state, modules, optimizers=optimizers)
         state.restore(parts)
         self.step = int(state.step)
         self.best_psnr = float(state.best_psnr)
@@ -225,8 +249,24 @@ class Trainer:
         gan_on = self.critic is not None and self.step >= self.config.train.gan_start_step
         if gan_on:
             logs.update(self.critic_step(hazy, clean, fake.detach()))
-        logs.update(self.generator_step(hazy, clean, fake, gan_on))
+        extra = self.real_loss(clean) if self.real_branch is not None else None
+        logs.update(self.generator_step(hazy, clean, fake, gan_on, extra))
         return logs
+
+    def real_loss(self, clean: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The real-photo branch: its critic update (clean crops are real), then its generator terms."""
+        branch, rc = self.real_branch, self.config.real
+        seed = self.config.train.seed * 1_000_003 + self.ctx.rank
+        real = self.real_photos.batch(self.step, rc.batch_size, seed).to(self.device)
+        with self._autocast():
+            dehazed = self.g_train(real)
+        logs = branch.critic_step(clean, dehazed)
+        if branch.critic is not None:
+            branch.critic.requires_grad_(False)
+        loss, terms = branch.generator_loss(self.generator, real, dehazed.float())
+        if branch.critic is not None:
+            branch.critic.requires_grad_(True)
+        return loss, {**logs, **terms}
 
     def critic_step(self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Update the dual critic on real (clean) and fake (detached output) candidates, judged in one pass."""
@@ -242,12 +282,16 @@ class Trainer:
         return logs
 
     def generator_step(
-        self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor, gan_on: bool
+        self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor, gan_on: bool, extra: tuple | None = None
     ) -> dict[str, torch.Tensor]:
-        """Update the generator: the objective's reconstruction terms plus the critics' one adversarial signal."""
+        """Update the generator: the objective's reconstruction terms plus the critics' one adversarial signal
+        (plus ``extra``, the real-photo branch's loss and logs, when it runs)."""
         objective = self.generator_objective
         self.opt_g.zero_grad(set_to_none=True)
         loss_g, logs = objective.reconstruction(fake.float(), clean)
+        if extra is not None:
+            loss_g = loss_g + extra[0]
+            logs.update(extra[1])
         if gan_on:
             critic = self.critic
             critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets

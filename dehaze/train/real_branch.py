@@ -1,0 +1,122 @@
+"""The semi-supervised branch: the generator also learns from real hazy photos, which have no ground truth.
+
+An **unconditional dual critic** (spatial PatchGAN on the output alone + the frequency critic on its spectrum,
+averaged with λ into one signal) judges dehazed real photos against clean photos; JPEG blocks, chroma blotches and
+amplified noise are spectral defects that clean photos lack. Guard rails keep the branch honest (in the spirit of
+PSD, Chen et al. CVPR 2021, and RefineDNet, Zhao et al. 2021):
+
+- ``rehaze``: re-hazing the output with the generator's own transmission ``t = 1/a`` and **one airlight per photo**
+  must give back the input. For the affine map ``J = a·I + b`` the residual is ``(b − A(1 − a))/a`` with ``A`` the
+  least-squares airlight of the photo, so the term is the mean squared re-hazing error;
+- ``dark_channel``: the output's dark channel energy (haze-free photos have a dark channel near 0);
+- ``transmission_tv``: total variation of ``log t`` on the view (transmission is smooth except at depth edges);
+- ``teacher``: L1 to the output of the model the run started from (frozen), so the branch cannot wander off.
+
+Each step runs one critic update and one generator update on a real batch, after the paired step.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+
+from dehaze.config import CriticConfig, RealHazeConfig
+from dehaze.dcp import dark_channel
+from dehaze.losses import AdversarialLoss
+from dehaze.models.build import build_critic
+from dehaze.models.dual import DualCritic
+from dehaze.models.guided import GuidedGenerator, resize_to, view_size_for
+
+Logs = dict[str, torch.Tensor]
+DARK_PATCH = 7
+
+
+def unconditional_critic(critic_cfg: CriticConfig, real_cfg: RealHazeConfig, channels: int) -> DualCritic:
+    """The dual critic of the real branch: no hazy condition, λ = ``real_cfg.spatial_weight``."""
+    cfg = dataclasses.replace(critic_cfg, use_condition=False, spatial_weight=real_cfg.spatial_weight)
+    return build_critic(cfg, channels, hazy_channels=0)
+
+
+def judge(critic: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """One logit map per image from the unconditional critic (the condition is an empty 0-channel tensor)."""
+    return critic(images[:, :0], images).logits
+
+
+def rehaze_error(slope: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Mean squared re-hazing error of affine maps with one least-squares airlight per photo and channel."""
+    gain = 1.0 - slope  # N×1×h×w; b = A(1 − a) for a pure scattering-model inverse
+    airlight = (offset * gain).sum(dim=(2, 3), keepdim=True) / gain.square().sum(dim=(2, 3), keepdim=True).clamp(
+        min=1e-6
+    )
+    return ((offset - airlight * gain) / slope).square().mean()
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels (both axes)."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+class RealHazeBranch:
+    """Critic, optimiser, teacher and losses of the real-photo branch for one guided generator."""
+
+    def __init__(
+        self, generator: GuidedGenerator, critic_cfg: CriticConfig, cfg: RealHazeConfig, adversarial: str, lr: float
+    ) -> None:
+        self.cfg = cfg
+        self.teacher = copy.deepcopy(generator).eval().requires_grad_(False)
+        self.adversarial = AdversarialLoss(adversarial)
+        channels = generator.in_channels
+        self.critic = unconditional_critic(critic_cfg, cfg, channels) if cfg.adversarial_weight > 0 else None
+        self.opt = torch.optim.Adam(self.critic.parameters(), lr=lr, betas=(0.5, 0.999)) if self.critic else None
+
+    def critic_step(self, clean: torch.Tensor, dehazed: torch.Tensor) -> Logs:
+        """One critic update: clean photos are real, dehazed real photos fake (judged in one pass)."""
+        if self.critic is None or self.opt is None:
+            return {}
+        logits = judge(self.critic, torch.cat([clean, dehazed.detach()]))
+        loss = self.adversarial.critic(logits[: len(clean)], logits[len(clean) :])
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"real_d": loss.detach()}
+
+    def generator_loss(self, generator: GuidedGenerator, hazy: torch.Tensor, dehazed: torch.Tensor) -> tuple:
+        """Weighted sum of the branch's generator terms for real ``hazy`` crops and their ``dehazed`` outputs."""
+        cfg = self.cfg
+        logs: Logs = {}
+        view = resize_to(hazy, view_size_for(*hazy.shape[-2:], generator.view_size))
+        slope, offset = generator.coefficients(view)
+        terms = {
+            "real_rehaze": (cfg.rehaze_weight, lambda: rehaze_error(slope, offset)),
+            "real_dark": (cfg.dark_channel_weight, lambda: dark_channel(dehazed, DARK_PATCH).mean()),
+            "real_tv": (cfg.transmission_tv_weight, lambda: total_variation(slope.log())),
+            "real_teacher": (cfg.teacher_weight, lambda: F.l1_loss(dehazed, self._teacher(hazy))),
+        }
+        critic = self.critic
+        if critic is not None:
+            terms["real_adv"] = (cfg.adversarial_weight, lambda: self.adversarial.generator(judge(critic, dehazed)))
+        total = torch.zeros((), device=hazy.device)
+        for name, (weight, value) in terms.items():
+            if weight > 0:
+                term = value()
+                total = total + weight * term
+                logs[name] = term.detach()
+        return total, logs
+
+    @torch.no_grad()
+    def _teacher(self, hazy: torch.Tensor) -> torch.Tensor:
+        return self.teacher(hazy)
+
+    def state_dict(self) -> dict:
+        """Critic and optimiser state (empty without a critic); the teacher is rebuilt from the start weights."""
+        if self.critic is None or self.opt is None:
+            return {}
+        return {"critic": self.critic.state_dict(), "opt": self.opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.critic is not None and self.opt is not None and state:
+            self.critic.load_state_dict(state["critic"])
+            self.opt.load_state_dict(state["opt"])
