@@ -11,10 +11,13 @@
 #   sources/cbsd392     CBSD432 minus its last 40 photos (sorted by name): colour training photos
 #   color_val           the next-to-last 12 of the 40 held-out photos, default haze, grey airlight
 #   color_test          the last 28 held-out photos, β 0.4–2.4, A 0.55–0.95, tint −0.12…0.12, another seed
+# Real haze (real_hazy_train, no ground truth), sorted by name (names start with their source's tag):
+#   real_val            every 6th photo (42, spread over the sources in proportion): the real-photo validation split
+#   real_train          the other 212: the --real-hazy training photos
 set -euo pipefail
 SHARED="${1:-../shared/data}"
 OUT="${2:-runs/data}"
-mkdir -p "$OUT/sources/bsd360" "$OUT/sources/bsd_holdout40" "$OUT/sources/test_photos" \
+mkdir -p "$OUT/real_train" "$OUT/real_val" "$OUT/sources/bsd360" "$OUT/sources/bsd_holdout40" "$OUT/sources/test_photos" \
          "$OUT/sources/cbsd392" "$OUT/sources/cbsd_val12" "$OUT/sources/cbsd_test28"
 mapfile -t photos < <(find "$SHARED/bsd400" -maxdepth 1 -type f -name '*.png' | sort)
 for i in "${!photos[@]}"; do
@@ -29,10 +32,15 @@ for i in "${!colour[@]}"; do
   if (( i < n - 40 )); then dest=cbsd392; elif (( i < n - 28 )); then dest=cbsd_val12; else dest=cbsd_test28; fi
   ln -sf "$(realpath "${colour[$i]}")" "$OUT/sources/$dest/"
 done
+mapfile -t real < <(find "$SHARED/real_hazy_train" -maxdepth 1 -type f | sort)
+for i in "${!real[@]}"; do
+  if (( i % 6 == 3 )); then dest=real_val; else dest=real_train; fi
+  ln -sf "$(realpath "${real[$i]}")" "$OUT/$dest/"
+done
 dehaze-synth "$SHARED/set12" "$OUT/val" --seed 2 --overwrite --quiet
 dehaze-synth "$OUT/sources/test_photos" "$OUT/test" --beta 0.4 2.4 --airlight 0.55 0.95 --seed 3 --overwrite --quiet
 dehaze-synth "$OUT/sources/bsd360" "$OUT/train" --variants 4 --beta 0.2 2.6 --airlight 0.5 1.0 --seed 1 --overwrite --quiet
 dehaze-synth "$OUT/sources/cbsd_val12" "$OUT/color_val" --color --seed 4 --overwrite --quiet
 dehaze-synth "$OUT/sources/cbsd_test28" "$OUT/color_test" --color --beta 0.4 2.4 --airlight 0.55 0.95 \
   --tint -0.12 0.12 --seed 5 --overwrite --quiet
-for d in val test train color_val color_test; do echo "$d: $(ls "$OUT/$d/hazy" | wc -l) pairs"; done
+for d in val test train color_val color_test real_train real_val; do echo "$d: $(ls "$OUT/$d/hazy" | wc -l) pairs"; done

@@ -1,9 +1,10 @@
 """``dehaze-fid``: FID between two folders, or a metrics report (FID, PSNR, SSIM, spectral distance) of checkpoints.
 
-Two modes::
+Three modes::
 
     dehaze-fid A B [--fid-weights PATH]
     dehaze-fid --checkpoint C [C2 ...] --data TEST_ROOT [--dcp] [--out-json F] [--out-md F] [--max-images N]
+    dehaze-fid --real HAZY_PHOTOS --reference CLEAN_PHOTOS|STATS.npz [--checkpoint C ...] [--dcp]   (no ground truth)
 """
 
 from __future__ import annotations
@@ -59,8 +60,52 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"bootstrap resamples for the ± next to every FID (default {BOOTSTRAP_DRAWS}; 0: no interval)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--real", type=Path, help="real hazy photos with no ground truth: a no-reference report")
+    parser.add_argument(
+        "--reference", type=Path, help="clean photos (folder, statistics cached) or pytorch-fid .npz for --real"
+    )
+    parser.add_argument("--max-side", type=int, default=640, help="--real photos shrunk to this long side (640)")
     add_max_pixels_option(parser)
     return parser
+
+
+def real_report(args: argparse.Namespace) -> int:
+    """No-reference table of hazy, DCP and checkpoints on real photos; unreadable photos are named, exit 2."""
+    from dehaze.data.real_hazy import shrink_to
+    from dehaze.imageio import scan_images
+    from dehaze.metrics.inception import load_inception
+    from dehaze.metrics.no_reference import fade_available
+    from dehaze.metrics.real_report import format_real_markdown, format_real_table, reference_stats, score_method
+    from dehaze.metrics.report import checkpoint_method, dcp_method, hazy_method
+
+    apply_max_pixels(args)
+    if not args.real.is_dir():
+        raise DehazeError(f"{args.real}: folder of real hazy photos not found")
+    if args.reference is not None and not args.reference.exists():
+        raise DehazeError(f"{args.reference}: reference folder or .npz not found")
+    device = str(resolve_device(args.device))
+    methods = [hazy_method()] + ([dcp_method()] if args.dcp else [])
+    methods += [checkpoint_method(checkpoint, device) for checkpoint in args.checkpoint]
+    scan = scan_images(args.real)
+    failures = list(scan.skipped)
+    photos = [shrink_to(image, args.max_side) for image in _readable(scan.images[: args.max_images], failures)]
+    if not photos:
+        raise DehazeError(f"{args.real}: no readable photos")
+    inception = None if args.no_fid or args.reference is None else load_inception(args.fid_weights, device)
+    reference = None
+    if args.reference is not None:
+        reference = reference_stats(args.reference, inception, 3, args.max_side, args.batch_size, not args.quiet)
+    rows = [score_method(method, photos, reference, inception, args.batch_size) for method in methods]
+    print(format_real_table(rows))
+    if not fade_available():
+        print("FADE: not computed (optional: pip install fade-python)")
+    if args.out_json:
+        atomic_write_text(args.out_json, json.dumps({"photos": str(args.real), "rows": rows}, indent=2) + "\n")
+    if args.out_md:
+        atomic_write_text(args.out_md, format_real_markdown(rows, args.real))
+    for path, reason in failures:
+        print(f"  {path}: {reason}", file=sys.stderr)
+    return EXIT_PARTIAL if failures else EXIT_OK
 
 
 def paired_files(files_a: list[Path], root_a: Path, files_b: list[Path], root_b: Path) -> list[tuple[Path, Path]]:
@@ -182,6 +227,10 @@ def report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.real is not None:
+        if args.folders or args.data is not None:
+            parser.error("--real takes no FOLDERs and no --data")
+        return run_cli(lambda: real_report(args))
     report_mode = bool(args.checkpoint) or args.data is not None
     if report_mode and args.folders:
         parser.error("give either two FOLDERs or --checkpoint/--data, not both")

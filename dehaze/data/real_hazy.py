@@ -20,6 +20,15 @@ from dehaze.imageio import read_image, to_tensor
 REAL_SEED_SALT = 0x5EA1  # keeps the real-photo stream independent of the paired one for the same seed
 
 
+def shrink_to(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` (H×W×C float) area-resized so its long side is at most ``max_side`` (smaller ones unchanged)."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1.0:
+        return image
+    return _resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
+
+
 class RealHazyPhotos:
     """Paths of real hazy photos → N×C×patch×patch batches in [0, 1]."""
 
@@ -42,10 +51,7 @@ class RealHazyPhotos:
                 image = read_image(self.paths[index], self.channels)
             except ImageReadError as exc:
                 raise DehazeError(f"{exc.path}: {exc.reason}") from None
-            height, width = image.shape[:2]
-            scale = self.max_side / max(height, width)
-            if scale < 1.0:
-                image = _resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
+            image = shrink_to(image, self.max_side)
             self._images[index] = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         return self._images[index].astype(np.float32) / 255.0
 
