@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_pairs
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -16,7 +17,6 @@ from dehaze.config import CriticConfig, RealHazeConfig
 from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.models.guided import GuidedGenerator
 from dehaze.train.real_branch import RealHazeBranch, judge, rehaze_error, unconditional_critic
-from tests.conftest import make_pairs
 
 
 def _hazy_photos(folder: Path, count: int = 4) -> Path:
