@@ -18,7 +18,7 @@ from dehaze.config import HazeConfig
 from dehaze.data.onthefly import OnTheFlyHaze, degrade
 from dehaze.haze import HazeRanges
 from dehaze.synth import read_manifest
-from dehaze.train.trainer import learning_rate_factor
+from dehaze.train.schedule import learning_rate_factor
 
 
 def _photos(folder: Path, sizes: list[tuple[int, int]], colour: bool = True) -> list[Path]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ def sync_buffers(ctx: DistContext, module: torch.nn.Module) -> None:
     if ctx.enabled:
         for buffer in module.buffers():
             dist.broadcast(buffer.data, src=0)
+
+
+def wrap_ddp(ctx: DistContext, module: torch.nn.Module | None, device: torch.device) -> torch.nn.Module | None:
+    """``module`` in :class:`DistributedDataParallel` (on this rank's GPU under CUDA) when the job is distributed,
+    else ``module`` itself (also ``None``)."""
+    if not ctx.enabled or module is None:
+        return module
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def shutdown(ctx: DistContext) -> None:

@@ -1,4 +1,5 @@
-"""End-of-training evaluation: the run's best generator next to the hazy input and the dark channel prior."""
+"""Evaluation during and after training: validation scores and sample outputs of the weights being trained, and
+the end-of-training report of the run's best generator next to the hazy input and the dark channel prior."""
 
 from __future__ import annotations
 
@@ -9,11 +10,48 @@ import torch
 
 from dehaze.atomic import atomic_write_text
 from dehaze.config import Config
-from dehaze.data.splits import DataSplits
+from dehaze.data.dataset import PairedDataset
+from dehaze.data.splits import DataSplits, Pairs
+from dehaze.inference import Dehazer
+from dehaze.metrics.evaluate import evaluate_pairs
 from dehaze.metrics.report import build_report, checkpoint_method, dcp_method, format_table, hazy_method
 from dehaze.train.run_dir import RunDir
 
 BEST_ROW = "dehaze (best)"
+
+
+def validation_scores(model: torch.nn.Module, config: Config, device: torch.device, pairs: Pairs) -> dict[str, float]:
+    """PSNR/SSIM of ``model`` (in eval mode, back to train mode after) on up to ``val_max_images`` pairs."""
+    model.eval()
+    try:
+        dehazer = Dehazer(model, config.model, device, color="auto")
+        subset = pairs[: config.train.val_max_images]
+        result = evaluate_pairs(
+            dehazer.dehaze_array, subset, channels=config.model.in_channels, fid=False, progress=False
+        )
+    finally:
+        model.train()
+    return {k: float(result[k]) for k in ("psnr", "ssim")}
+
+
+def sample_batch(pairs: Pairs, config: Config) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Up to six centre-cropped ``(hazy, clean)`` pairs for the run's sample images; ``None`` without pairs."""
+    if not pairs:
+        return None
+    size = max(config.train.patch_size, 128)
+    dataset = PairedDataset(pairs[:6], channels=config.model.in_channels, patch_size=size, train=False)
+    items = [dataset[i] for i in range(len(dataset))]
+    return torch.stack([i["hazy"] for i in items]), torch.stack([i["clean"] for i in items])
+
+
+@torch.no_grad()
+def sample_outputs(model: torch.nn.Module, hazy: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``model``'s float output for ``hazy`` on the CPU (in eval mode, back to train mode after)."""
+    model.eval()
+    try:
+        return model(hazy.to(device)).float().cpu()
+    finally:
+        model.train()
 
 
 def evaluate_run(run: RunDir, config: Config, splits: DataSplits, device: torch.device) -> dict[str, Any]:

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from dehaze.config import CriticConfig, RealHazeConfig
+from dehaze.config import Config, CriticConfig, RealHazeConfig
+from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.dcp import dark_channel
+from dehaze.imageio import list_images
 from dehaze.losses import AdversarialLoss
 from dehaze.models.build import build_critic
 from dehaze.models.dual import DualCritic
@@ -83,6 +86,18 @@ class RealHazeBranch:
         self.opt.step()
         return {"real_d": loss.detach()}
 
+    def losses(
+        self, generator: GuidedGenerator, hazy: torch.Tensor, dehazed: torch.Tensor, clean: torch.Tensor
+    ) -> tuple[torch.Tensor, Logs]:
+        """The critic update (``clean`` crops are real), then the generator terms judged by the frozen critic."""
+        logs = self.critic_step(clean, dehazed)
+        if self.critic is not None:
+            self.critic.requires_grad_(False)
+        loss, terms = self.generator_loss(generator, hazy, dehazed.float())
+        if self.critic is not None:
+            self.critic.requires_grad_(True)
+        return loss, {**logs, **terms}
+
     def generator_loss(self, generator: GuidedGenerator, hazy: torch.Tensor, dehazed: torch.Tensor) -> tuple:
         """Weighted sum of the branch's generator terms for real ``hazy`` crops and their ``dehazed`` outputs."""
         cfg = self.cfg
@@ -120,3 +135,15 @@ class RealHazeBranch:
         if self.critic is not None and self.opt is not None and state:
             self.critic.load_state_dict(state["critic"])
             self.opt.load_state_dict(state["opt"])
+
+
+def real_photo_branch(
+    generator: GuidedGenerator, config: Config
+) -> tuple[RealHazeBranch | None, RealHazyPhotos | None]:
+    """The branch (its teacher is ``generator`` as it is now) and its photos when ``config.real.photos`` is set."""
+    if not config.real.photos:
+        return None, None
+    real = config.real
+    branch = RealHazeBranch(generator, config.critic, real, config.loss.adversarial, config.train.lr_critic)
+    paths = list_images(Path(real.photos))
+    return branch, RealHazyPhotos(paths, config.model.in_channels, config.train.patch_size, real.max_side)

@@ -6,13 +6,19 @@ and gives every sample its own augmentation seed derived from the run seed, the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from torch.utils.data import Dataset, DistributedSampler, Sampler, default_collate
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, default_collate
 
+from dehaze.config import Config
+from dehaze.data.dataset import PairedDataset
+from dehaze.data.onthefly import OnTheFlyHaze
+from dehaze.data.splits import DataSplits
 from dehaze.errors import DehazeError
+from dehaze.train.distributed import DistContext
 
 
 class StepSampler(Sampler[tuple[int, int]]):
@@ -82,3 +88,47 @@ def collate_or_error(items: list[dict[str, Any]]) -> dict[str, Any]:
         if "error" in item:
             return item
     return default_collate(items)
+
+
+def training_dataset(config: Config, splits: DataSplits) -> TrainingPairs:
+    """Haze made on the fly from ``splits.clean``, else the pairs ``splits.train``."""
+    tc, channels = config.train, config.model.in_channels
+    if splits.clean:
+        return OnTheFlyHaze(splits.clean, channels=channels, patch_size=tc.patch_size, haze=config.haze)
+    return PairedDataset(splits.train, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad)
+
+
+def training_batches(
+    config: Config,
+    splits: DataSplits,
+    ctx: DistContext,
+    device: torch.device,
+    start_step: int,
+    log: Callable[[str], None],
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless ``(hazy, clean)`` batches on ``device`` for this rank from ``start_step`` (channels-last on CUDA);
+    the dataset's skipped files go to ``log``."""
+    tc = config.train
+    dataset = training_dataset(config, splits)
+    for path, reason in dataset.skipped:
+        log(f"skipped bad file {path}: {reason}")
+    sampler = StepSampler(dataset, tc.batch_size, tc.seed, ctx.rank, ctx.world_size, start_step=start_step)
+    loader = DataLoader(
+        SeededItems(dataset),
+        batch_size=tc.batch_size,
+        sampler=sampler,
+        collate_fn=collate_or_error,
+        num_workers=tc.num_workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=tc.num_workers > 0,
+        drop_last=True,
+    )
+    for batch in loader:
+        if "error" in batch:
+            raise DehazeError(batch["error"])
+        hazy = batch["hazy"].to(device, non_blocking=True)
+        clean = batch["clean"].to(device, non_blocking=True)
+        if device.type == "cuda":
+            hazy = hazy.contiguous(memory_format=torch.channels_last)
+            clean = clean.contiguous(memory_format=torch.channels_last)
+        yield hazy, clean

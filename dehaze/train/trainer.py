@@ -3,18 +3,14 @@ optional terms."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dehaze.atomic import atomic_write_all
@@ -22,57 +18,22 @@ from dehaze.checkpoint import TrainingState, save_generator
 from dehaze.checkpoint.generator import generator_bytes, load_generator_weights
 from dehaze.checkpoint.training_state import training_state_bytes
 from dehaze.config import Config
-from dehaze.data.dataset import PairedDataset
-from dehaze.data.onthefly import OnTheFlyHaze
-from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.data.splits import DataSplits, Pairs
 from dehaze.errors import DehazeError
-from dehaze.imageio import list_images
-from dehaze.inference import Dehazer
-from dehaze.metrics.evaluate import evaluate_pairs
 from dehaze.models.build import build_critic, build_generator
-from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers
+from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers, wrap_ddp
+from dehaze.train.evaluation import sample_batch, sample_outputs, validation_scores
 from dehaze.train.objective import CriticObjective, GeneratorObjective
-from dehaze.train.real_branch import RealHazeBranch
+from dehaze.train.precision import Precision
+from dehaze.train.real_branch import real_photo_branch
 from dehaze.train.reporting import RunReporter
 from dehaze.train.run_dir import RunDir
-from dehaze.train.sampling import SeededItems, StepSampler, TrainingPairs, collate_or_error
+from dehaze.train.sampling import training_batches
+from dehaze.train.schedule import ema_with_warmup, learning_rate_factor
 
 
 class TrainingDiverged(DehazeError):
     """A loss became NaN or infinite; the last checkpoint on disk is still the last good one."""
-
-
-def ema_with_warmup(decay: float) -> Callable[[list, list, torch.Tensor], None]:
-    """EMA update for :class:`AveragedModel` whose decay ramps up as (1 + n) / (10 + n) until it reaches ``decay``.
-
-    A fixed 0.999 keeps 55% of the random initialisation after 600 steps, so short runs would be judged on weights
-    that barely trained; with the ramp the average follows the weights early and smooths them late.
-    """
-
-    @torch.no_grad()
-    def update(averaged: list, current: list, num_averaged: torch.Tensor) -> None:
-        count = float(num_averaged)
-        rate = min(decay, (1.0 + count) / (10.0 + count))
-        for average, value in zip(averaged, current, strict=True):
-            if average.is_floating_point():
-                average.lerp_(value, 1.0 - rate)
-            else:  # integer buffers (BatchNorm's batch counter) are copied, not averaged
-                average.copy_(value)
-
-    return update
-
-
-def learning_rate_factor(step: int, total: int, schedule: str, warmup: int) -> float:
-    """Multiplier of the base learning rate at ``step``: linear warm-up, then constant or cosine decay to 5%."""
-    if schedule not in ("constant", "cosine"):
-        raise DehazeError(f"unknown lr_schedule '{schedule}' (use constant or cosine)")
-    if warmup > 0 and step < warmup:
-        return (step + 1) / warmup
-    if schedule == "constant" or total <= warmup:
-        return 1.0
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class Trainer:
@@ -83,7 +44,6 @@ class Trainer:
     ) -> None:
         """``device`` comes resolved (:func:`dehaze.device.resolve_device`); under DDP on CUDA each rank takes its
         own GPU."""
-
         self.config = config
         self.run = RunDir(Path(run_dir))
         self.ctx = ctx
@@ -91,28 +51,13 @@ class Trainer:
         if self.device.type == "cuda" and ctx.enabled:
             self.device = torch.device("cuda", ctx.local_rank)
         torch.manual_seed(config.train.seed)
-        self.use_amp = config.train.amp and self.device.type == "cuda"
-        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.precision = Precision.choose(config.train.amp, self.device)
 
         self.generator = build_generator(config.model).to(self.device)
         if config.train.init_weights:
             load_generator_weights(self.generator, Path(config.train.init_weights), self.device)
         # the real-photo branch's teacher is the generator as it starts (fresh from the seed, or the init weights)
-        self.real_branch = (
-            RealHazeBranch(self.generator, config.critic, config.real, config.loss.adversarial, config.train.lr_critic)
-            if config.real.photos
-            else None
-        )
-        self.real_photos = (
-            RealHazyPhotos(
-                list_images(Path(config.real.photos)),
-                config.model.in_channels,
-                config.train.patch_size,
-                config.real.max_side,
-            )
-            if config.real.photos
-            else None
-        )
+        self.real_branch, self.real_photos = real_photo_branch(self.generator, config)
         decay = config.train.ema_decay
         self.ema = (
             AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(decay), use_buffers=True) if decay > 0 else None
@@ -133,20 +78,13 @@ class Trainer:
         self.opt_d = (
             torch.optim.Adam(self.critic.parameters(), lr=tc.lr_critic, betas=tc.betas) if self.critic else None
         )
-        scaler_on = self.use_amp and self.amp_dtype == torch.float16
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=scaler_on)
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=scaler_on)
+        self.scaler_g, self.scaler_d = self.precision.scaler(), self.precision.scaler()
         self.step = 0
         self.best_psnr = -math.inf
         if resume:
             self._load_state()
-        self.g_train: torch.nn.Module = self.generator
-        self.d_train: torch.nn.Module | None = self.critic
-        if ctx.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_train = DistributedDataParallel(self.generator, device_ids=ids)
-            if self.critic is not None:
-                self.d_train = DistributedDataParallel(self.critic, device_ids=ids)
+        self.g_train = wrap_ddp(ctx, self.generator, self.device)
+        self.d_train = wrap_ddp(ctx, self.critic, self.device)
         self.stop_requested = False
         self.reporter: RunReporter | None = None  # opened by fit() on rank 0
 
@@ -205,45 +143,10 @@ class Trainer:
             ]
         )
 
-    # ----------------------------------------------------------------- data
-    def _batches(self, splits: DataSplits) -> Iterator[dict[str, torch.Tensor]]:
-        """Training batches: haze made on the fly from ``splits.clean``, else the pairs ``splits.train``."""
-        tc = self.config.train
-        channels = self.config.model.in_channels
-        dataset: TrainingPairs
-        if splits.clean:
-            dataset = OnTheFlyHaze(splits.clean, channels=channels, patch_size=tc.patch_size, haze=self.config.haze)
-        else:
-            dataset = PairedDataset(
-                splits.train, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad
-            )
-        for path, reason in dataset.skipped:
-            self._log(f"skipped bad file {path}: {reason}")
-        sampler = StepSampler(dataset, tc.batch_size, tc.seed, self.ctx.rank, self.ctx.world_size, start_step=self.step)
-        loader = DataLoader(
-            SeededItems(dataset),
-            batch_size=tc.batch_size,
-            sampler=sampler,
-            collate_fn=collate_or_error,
-            num_workers=tc.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=tc.num_workers > 0,
-            drop_last=True,
-        )
-        for batch in loader:
-            if "error" in batch:
-                raise DehazeError(batch["error"])
-            yield batch
-
     # ----------------------------------------------------------------- one step
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.use_amp:
-            return torch.autocast("cuda", dtype=self.amp_dtype)
-        return contextlib.nullcontext()
-
     def train_step(self, hazy: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
         """One critic update then one generator update (pix2pix order); returns detached loss terms."""
-        with self._autocast():
+        with self.precision.autocast():
             fake = self.g_train(hazy)
         logs: dict[str, torch.Tensor] = {}
         gan_on = self.critic is not None and self.step >= self.config.train.gan_start_step
@@ -255,24 +158,17 @@ class Trainer:
 
     def real_loss(self, clean: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The real-photo branch: its critic update (clean crops are real), then its generator terms."""
-        branch, rc = self.real_branch, self.config.real
         seed = self.config.train.seed * 1_000_003 + self.ctx.rank
-        real = self.real_photos.batch(self.step, rc.batch_size, seed).to(self.device)
-        with self._autocast():
+        real = self.real_photos.batch(self.step, self.config.real.batch_size, seed).to(self.device)
+        with self.precision.autocast():
             dehazed = self.g_train(real)
-        logs = branch.critic_step(clean, dehazed)
-        if branch.critic is not None:
-            branch.critic.requires_grad_(False)
-        loss, terms = branch.generator_loss(self.generator, real, dehazed.float())
-        if branch.critic is not None:
-            branch.critic.requires_grad_(True)
-        return loss, {**logs, **terms}
+        return self.real_branch.losses(self.generator, real, dehazed, clean)
 
     def critic_step(self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Update the dual critic on real (clean) and fake (detached output) candidates, judged in one pass."""
         self.opt_d.zero_grad(set_to_none=True)
         real_input = clean.detach().requires_grad_(self.critic_objective.wants_real_gradient)
-        with self._autocast():  # real and fake in one pass: the critics have no batch statistics
+        with self.precision.autocast():  # real and fake in one pass: the critics have no batch statistics
             both = self.d_train(hazy, torch.cat([real_input, fake]))  # hazy once: its spectrum is computed once
         loss_d, logs = self.critic_objective(*both.split(hazy.shape[0]), real_input)
         self._check_finite(loss_d, "critic loss")
@@ -295,11 +191,11 @@ class Trainer:
         if gan_on:
             critic = self.critic
             critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets
-            with self._autocast():
+            with self.precision.autocast():
                 judged = critic.forward(hazy, fake)
             real_features = None
             if objective.wants_real_features:
-                with torch.no_grad(), self._autocast():
+                with torch.no_grad(), self.precision.autocast():
                     real_features = critic.forward(hazy, clean).features
             loss_g, adversarial_logs = objective.add_adversarial(loss_g, judged, real_features)
             logs.update(adversarial_logs)
@@ -322,42 +218,6 @@ class Trainer:
                 f"(resume with --resume, perhaps with a lower learning rate)"
             )
 
-    # ----------------------------------------------------------------- evaluation
-    def validate(self, pairs: Pairs) -> dict[str, float]:
-        """PSNR/SSIM of the current generator on (up to ``val_max_images``) validation pairs."""
-
-        model = self.eval_generator
-        model.eval()
-        try:
-            dehazer = Dehazer(model, self.config.model, self.device, color="auto")
-            subset = pairs[: self.config.train.val_max_images]
-            result = evaluate_pairs(
-                dehazer.dehaze_array, subset, channels=self.config.model.in_channels, fid=False, progress=False
-            )
-        finally:
-            model.train()
-        return {k: float(result[k]) for k in ("psnr", "ssim")}
-
-    def _sample_batch(self, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor] | None:
-
-        if not pairs:
-            return None
-        size = max(self.config.train.patch_size, 128)
-        dataset = PairedDataset(pairs[:6], channels=self.config.model.in_channels, patch_size=size, train=False)
-        items = [dataset[i] for i in range(len(dataset))]
-        return torch.stack([i["hazy"] for i in items]), torch.stack([i["clean"] for i in items])
-
-    @torch.no_grad()
-    def write_samples(self, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
-        hazy, clean = batch
-        model = self.eval_generator
-        model.eval()
-        try:
-            output = model(hazy.to(self.device)).float().cpu()
-        finally:
-            model.train()
-        self.reporter.save_samples(self.step, hazy, output, clean)
-
     # ----------------------------------------------------------------- loop
     def _log(self, message: str) -> None:
         if self.ctx.is_main:
@@ -371,22 +231,16 @@ class Trainer:
 
     def fit(self, splits: DataSplits) -> bool:
         """Train to ``config.train.steps``; returns False when stopped early by a signal (after saving)."""
-
         tc = self.config.train
         self.reporter = RunReporter(self.run.root, start_step=self.step) if self.ctx.is_main else None
-        sample_batch = self._sample_batch(splits.val or splits.train) if self.ctx.is_main else None
+        samples = sample_batch(splits.val or splits.train, self.config) if self.ctx.is_main else None
         previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         bar = tqdm(total=tc.steps, initial=self.step, disable=not self.ctx.is_main, desc="train", dynamic_ncols=True)
-        batches = self._batches(splits)
+        batches = training_batches(self.config, splits, self.ctx, self.device, self.step, self._log)
         started, images = time.perf_counter(), 0
         try:
             while self.step < tc.steps:
-                batch = next(batches)
-                hazy = batch["hazy"].to(self.device, non_blocking=True)
-                clean = batch["clean"].to(self.device, non_blocking=True)
-                if self.device.type == "cuda":
-                    hazy = hazy.contiguous(memory_format=torch.channels_last)
-                    clean = clean.contiguous(memory_format=torch.channels_last)
+                hazy, clean = next(batches)
                 self._set_learning_rates()
                 logs = self.train_step(hazy, clean)
                 self.step += 1
@@ -397,8 +251,8 @@ class Trainer:
                     values["images_per_s"] = images / (time.perf_counter() - started)
                     self.reporter.log_scalars(self.step, values)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
-                if self.ctx.is_main and sample_batch is not None and self.step % tc.sample_every == 0:
-                    self.write_samples(sample_batch)
+                if self.ctx.is_main and samples is not None and self.step % tc.sample_every == 0:
+                    self.write_samples(samples)
                 if self.ctx.is_main and splits.val and (self.step % tc.val_every == 0 or self.step == tc.steps):
                     self._validate_and_keep_best(splits.val)
                 if self.step % tc.checkpoint_every == 0 or self.step == tc.steps:
@@ -413,8 +267,8 @@ class Trainer:
                 signal.signal(sig, handler)
         sync_buffers(self.ctx, self.generator)
         if self.ctx.is_main:
-            if sample_batch is not None:
-                self.write_samples(sample_batch)
+            if samples is not None:
+                self.write_samples(samples)
             self.reporter.plot_loss_curves()
             if not (self.run.best).exists():
                 save_generator(self.eval_generator, self.config.model, self.run.best, {"step": self.step})
@@ -423,8 +277,14 @@ class Trainer:
         barrier(self.ctx)
         return True
 
+    @torch.no_grad()
+    def write_samples(self, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+        """Save the current outputs on the sample batch next to its hazy and clean images."""
+        hazy, clean = batch
+        self.reporter.save_samples(self.step, hazy, sample_outputs(self.eval_generator, hazy, self.device), clean)
+
     def _validate_and_keep_best(self, val_pairs: Pairs) -> None:
-        metrics = self.validate(val_pairs)
+        metrics = validation_scores(self.eval_generator, self.config, self.device, val_pairs)
         self.reporter.log_scalars(self.step, metrics, group="val")
         self._log(f"step {self.step}: val PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}")
         if metrics["psnr"] > self.best_psnr:
