@@ -42,6 +42,19 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     return decoded.reshape(image.shape)
 
 
+def read_training_photo(path: Path, channels: int) -> np.ndarray:
+    """A training photo as float32 H×W×C in [0, 1]; an unreadable one stops training with one line naming it."""
+    try:
+        return read_image(path, channels)
+    except ImageReadError as exc:
+        raise DehazeError(f"{exc.path}: {exc.reason}") from None
+
+
+def to_uint8_cache(image: np.ndarray) -> np.ndarray:
+    """8-bit copy of a [0, 1] float photo, as the datasets keep photos in memory (a quarter of float32)."""
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def random_scaled_crop(image: np.ndarray, patch: int, rng: np.random.Generator) -> np.ndarray:
     """A ``patch``×``patch`` crop of the photo resized so its short side is log-uniform between ``patch`` and its
     own (photos smaller than ``patch`` are enlarged to it), flipped horizontally half the time."""
@@ -121,13 +134,10 @@ class OnTheFlyHaze(Dataset):
     def _image(self, index: int) -> np.ndarray:
         """The photo as float32 in [0, 1]; with ``cache``, kept as 8-bit after the first read (and served from it)."""
         if index not in self._images:
-            try:
-                image = read_image(self.paths[index], self.channels)
-            except ImageReadError as exc:
-                raise DehazeError(f"{exc.path}: {exc.reason}") from None
+            image = read_training_photo(self.paths[index], self.channels)
             if not self.cache:
                 return image
-            self._images[index] = (image * 255.0 + 0.5).astype(np.uint8)
+            self._images[index] = to_uint8_cache(image)
         return self._images[index].astype(np.float32) / 255.0
 
     def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dehaze.data.onthefly import _resize, random_scaled_crop
-from dehaze.errors import DehazeError, ImageReadError
-from dehaze.imageio import read_image, to_tensor
+from dehaze.data.onthefly import _resize, random_scaled_crop, read_training_photo, to_uint8_cache
+from dehaze.errors import DehazeError
+from dehaze.imageio import to_tensor
 
 REAL_SEED_SALT = 0x5EA1  # keeps the real-photo stream independent of the paired one for the same seed
 
@@ -47,12 +47,8 @@ class RealHazyPhotos:
     def image(self, index: int) -> np.ndarray:
         """The photo as float32 H×W×C, long side at most ``max_side`` (read once, then served from memory)."""
         if index not in self._images:
-            try:
-                image = read_image(self.paths[index], self.channels)
-            except ImageReadError as exc:
-                raise DehazeError(f"{exc.path}: {exc.reason}") from None
-            image = shrink_to(image, self.max_side)
-            self._images[index] = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            image = read_training_photo(self.paths[index], self.channels)
+            self._images[index] = to_uint8_cache(shrink_to(image, self.max_side))
         return self._images[index].astype(np.float32) / 255.0
 
     def batch(self, step: int, batch_size: int, seed: int) -> torch.Tensor:
