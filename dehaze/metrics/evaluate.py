@@ -81,9 +81,7 @@ def evaluate_pairs(
     spectral = detectability_from_features(
         real_spectra.result(), fake_spectra.result(), skipped=real_spectra.skipped + fake_spectra.skipped
     )
-    result["detectability"] = spectral.accuracy
-    result["detectability_std"] = spectral.std
-    result["detectability_note"] = spectral.message
+    result.update(detectability=spectral.accuracy, detectability_std=spectral.std, detectability_note=spectral.message)
     result.update(fid=None, fid_std=None, fid_margin=None)
     if fake is not None:
         reference = reference if reference is not None else FidStats.from_activations(real.result())
