@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dehaze.data.real_hazy import shrink_to
-from dehaze.imageio import read_image
+from dehaze.imageio import list_images, read_image
 from dehaze.metrics.detectability import FeatureCollector, detectability_from_features
 from dehaze.metrics.evaluate import format_value
 from dehaze.metrics.fid import ActivationCollector, FidStats, frechet_distance
@@ -35,8 +35,6 @@ def reference_stats(
     source: Path, inception, channels: int, max_side: int, batch_size: int = 16, progress: bool = True
 ) -> ReferenceStats:
     """Statistics of a clean reference: a ``.npz`` as given, else a folder's, computed once and cached."""
-    from dehaze.imageio import list_images
-
     if source.suffix.lower() == ".npz":
         return ReferenceStats.load(source)
     files = list_images(source)
