@@ -20,7 +20,8 @@ class ModelConfig:
     """Generator: ``arch="guided"`` (whole-scene, low-resolution view, default) or ``"unet"`` (the ablation's U-Net).
 
     ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``, ``view_size``,
-    ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``, ``global_head`` are options of
+    ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``, ``global_head``,
+    ``global_stats`` are options of
     the guided generator (``in_channels`` is its channel count).
     """
 
@@ -40,6 +41,7 @@ class ModelConfig:
     detail_radius: int = 2
     detail_eps: float = 1e-4
     global_head: bool = True
+    global_stats: bool = False
 
 
 # Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a
@@ -54,6 +56,7 @@ MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
     "norm": ("batch", "instance", "none"),
     "head": ("image", "asm"),
     "global_head": (True, False),
+    "global_stats": (True, False),
 }
 MODEL_RANGES: dict[str, tuple[float, float]] = {
     "base_width": (1, 16),  # 64 allowed a 172 MB U-Net that needed > 1.5 GB on one 1024² tile
@@ -136,7 +139,9 @@ class HazeConfig:
     ``families`` (comma-separated names of :data:`dehaze.depth.DEPTH_FAMILIES`) and each value uniformly from its
     range. ``near`` is the depth of the nearest point as a fraction of the farthest (haze in front of everything);
     ``nonhomogeneous`` the strength of a smooth β field; ``brightness``/``gamma`` darken the scene itself
-    (``J' = brightness · J^gamma``, also the target); noise is added to the hazy image, then JPEG (4:2:0 chroma)."""
+    (``J' = brightness · J^gamma``, also the target); noise is added to the hazy image, then JPEG (4:2:0 chroma).
+    ``gray_probability``: the share of colour samples turned into gray photos (luminance in all three channels, hazy
+    and target alike), so one RGB model also learns the gray photos it will be given."""
 
     families: str = "outdoor,segments,room,street"
     near: tuple[float, float] = (0.0, 0.5)
@@ -149,6 +154,7 @@ class HazeConfig:
     noise_std: tuple[float, float] = (0.0, 0.02)
     jpeg_probability: float = 0.5
     jpeg_quality: tuple[int, int] = (40, 95)
+    gray_probability: float = 0.0
 
 
 # Allowed interval of every HazeConfig range (both ends inclusive).
@@ -175,8 +181,9 @@ def validate_haze_config(cfg: HazeConfig) -> None:
         lo, hi = getattr(cfg, name)
         if not low <= lo <= hi <= high:  # also False for NaN
             raise ConfigError(f"haze.{name}: [{lo}, {hi}] must be ordered and inside [{low:g}, {high:g}]")
-    if not 0.0 <= cfg.jpeg_probability <= 1.0:
-        raise ConfigError(f"haze.jpeg_probability: {cfg.jpeg_probability} is outside [0, 1]")
+    for name in ("jpeg_probability", "gray_probability"):
+        if not 0.0 <= getattr(cfg, name) <= 1.0:
+            raise ConfigError(f"haze.{name}: {getattr(cfg, name)} is outside [0, 1]")
 
 
 @dataclass

@@ -181,3 +181,35 @@ def test_files_without_the_global_head_option_load_as_before(tmp_path: Path) -> 
     save_file(tensors, str(path), metadata={**metadata, "model_config": json.dumps(fields)})
     loaded, cfg = load_generator(path)
     assert cfg.global_head is False and loaded.net.global_head is None
+
+
+def test_image_statistics_reach_the_global_head_and_old_files_load_without_them(tmp_path: Path) -> None:
+    """With ``global_stats`` the head reads plain image statistics (one value per cue, in about [−1, 1]) next to
+    the pooled features: changing the photo's brightness changes them, and the head's weight on them learns."""
+    from dehaze.models.guided import image_statistics_count
+
+    torch.manual_seed(0)
+    model = GuidedGenerator(3, width=4, view_size=16, detail_eps=0.0, global_head=True, global_stats=True)
+    assert model.net.global_head.in_features == 16 + image_statistics_count(3)
+    hazy = _hazy(_photo(40, 56)).expand(1, 3, 40, 56).contiguous()
+    seen = []
+    model.net.register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
+    model(hazy).mean().backward()
+    model(hazy * 0.5)
+    assert seen[0].shape == (1, image_statistics_count(3)) and seen[0].abs().max() <= 1.0 + 1e-5
+    assert not torch.allclose(seen[0], seen[1])
+    assert model.net.global_head.weight.grad[:, 16:].abs().sum() > 0
+    cfg = ModelConfig(width=4, view_size=16, in_channels=3, out_channels=3, global_stats=True)
+    path = tmp_path / "stats.safetensors"
+    save_generator(build_generator(cfg), cfg, path)
+    loaded, loaded_cfg = load_generator(path)
+    assert loaded_cfg.global_stats and loaded.global_stats
+    plain = ModelConfig(width=4, view_size=16)
+    save_generator(build_generator(plain), plain, path)
+    with safe_open(str(path), "pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        metadata = handle.metadata()
+    fields = json.loads(metadata["model_config"])
+    del fields["global_stats"]  # as written before the option existed
+    save_file(tensors, str(path), metadata={**metadata, "model_config": json.dumps(fields)})
+    assert load_generator(path)[1].global_stats is False

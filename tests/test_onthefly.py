@@ -138,3 +138,22 @@ def test_clean_without_val_is_a_clear_error(tmp_path: Path, capsys, tiny_train_a
         ["--clean", str(tmp_path / "clean"), "--out", str(tmp_path / "run"), "--steps", "1", *tiny_train_args]
     )
     assert code == 1 and "--clean needs --val" in capsys.readouterr().err
+
+
+def test_gray_samples_are_gray_in_all_three_channels_and_keep_their_share() -> None:
+    """``gray_probability`` turns that share of colour samples into gray photos (hazy and target alike)."""
+    rng = np.random.default_rng(0)
+    clean = rng.random((24, 24, 3)).astype(np.float32)
+    haze = HazeConfig(gray_probability=0.5, noise_std=(0, 0), jpeg_probability=0, brightness=(1, 1), gamma=(1, 1))
+    gray = 0
+    for seed in range(40):
+        target, hazy = degrade(clean, haze, np.random.default_rng(seed))
+        if np.allclose(target[..., 0], target[..., 2]):
+            gray += 1
+            assert np.allclose(hazy[..., 0], hazy[..., 1]) and np.allclose(hazy[..., 1], hazy[..., 2])
+            luma = clean @ np.array([0.299, 0.587, 0.114], np.float32)
+            assert np.allclose(target[..., 0], luma, atol=1e-5)  # the scene as shot, in gray
+    assert 10 <= gray <= 30
+    never = dataclasses.replace(haze, gray_probability=0.0)
+    first, _ = degrade(clean, never, np.random.default_rng(3))
+    assert not np.allclose(first[..., 0], first[..., 2])

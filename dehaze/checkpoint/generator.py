@@ -99,6 +99,7 @@ def _model_config_from_metadata(path: Path, metadata: Any) -> ModelConfig:
     fields.setdefault("head", "image")  # files written before the head option existed
     fields.setdefault("arch", "unet")  # files written before the guided generator existed
     fields.setdefault("global_head", False)  # files written before the guided generator's global head existed
+    fields.setdefault("global_stats", False)  # files written before image statistics were fed to the head
     model_cfg = ModelConfig(**fields)
     try:
         validate_model_config(model_cfg)

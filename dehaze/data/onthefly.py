@@ -101,7 +101,15 @@ def degrade(clean: np.ndarray, cfg: HazeConfig, rng: np.random.Generator) -> tup
     hazy = np.clip(hazy, 0.0, 1.0)
     if rng.random() < cfg.jpeg_probability:
         hazy = _jpeg(hazy, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+    if channels == 3 and cfg.gray_probability > 0.0 and rng.random() < cfg.gray_probability:
+        target, hazy = gray_as_rgb(target), gray_as_rgb(hazy)
     return target, hazy.astype(np.float32)
+
+
+def gray_as_rgb(image: np.ndarray) -> np.ndarray:
+    """An H×W×3 image's BT.601 luminance repeated in all three channels (a gray photo as an RGB model sees it)."""
+    luma = image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.repeat(luma[..., None], 3, axis=2).astype(np.float32)
 
 
 class OnTheFlyHaze(Dataset):

@@ -25,6 +25,7 @@ def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
             detail_radius=cfg.detail_radius,
             detail_eps=cfg.detail_eps,
             global_head=cfg.global_head,
+            global_stats=cfg.global_stats,
         )
     return UNetGenerator(
         in_channels=cfg.in_channels,
