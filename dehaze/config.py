@@ -222,6 +222,7 @@ class TrainConfig:
 
     data: str | None = None
     clean_data: str | None = None
+    shards: str | None = None  # WebDataset tar shards: a folder, a brace pattern or URLs
     val_data: str | None = None
     test_data: str | None = None
     device: str = "auto"

@@ -52,6 +52,7 @@ class TrainingState:
     opt_d: dict[str, Any] = field(default_factory=dict)
     real_critic: dict[str, torch.Tensor] = field(default_factory=dict)  # the real-photo branch (--real-hazy)
     opt_real: dict[str, Any] = field(default_factory=dict)
+    stream: dict[str, Any] = field(default_factory=dict)  # where the shard readers stand (training from shards)
 
     @classmethod
     def capture(cls, step: int, best_psnr: float, parts: Mapping[str, Stateful | None]) -> TrainingState:

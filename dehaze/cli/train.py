@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of clean photos: training pairs are made on the fly (new haze every sample); needs --val",
     )
     parser.add_argument(
+        "--shards",
+        metavar="SPEC",
+        help="WebDataset tar shards (dehaze-synth --shards): a folder of .tar files, a brace pattern "
+        "(train-{000000..000099}.tar) or URLs webdataset opens ('pipe:aws s3 cp s3://b/train-{0..9}.tar -', http)",
+    )
+    parser.add_argument(
         "--real-hazy",
         help="folder of real hazy photos (no ground truth): every step also trains on them against an "
         "unconditional dual critic, with scattering-model guard rails and a teacher (see README)",
@@ -85,6 +91,7 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
     flags = {
         "train.data": args.data,
         "train.clean_data": args.clean,
+        "train.shards": args.shards,
         "train.val_data": args.val,
         "train.test_data": args.test,
         "real.photos": args.real_hazy,
@@ -127,7 +134,7 @@ def train(args: argparse.Namespace) -> int:
             log(f"device: cpu ({torch.get_num_threads()} threads)")
         else:
             log(f"device: {device} x{ctx.world_size}")
-        splits = resolve_splits(config, log=log)
+        splits = resolve_splits(config, log=log, heldout_dir=run.root / "heldout" if ctx.is_main else None)
         trainer = Trainer(config, run.root, ctx, device, resume=args.resume)
         if ctx.is_main:  # only now: a refused --resume must leave the run's config.yaml as it was
             config.save(run.config)

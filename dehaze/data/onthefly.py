@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -80,29 +81,45 @@ def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(rng.uniform(*bounds))
 
 
-def degrade(clean: np.ndarray, cfg: HazeConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def degrade(
+    clean: np.ndarray, cfg: HazeConfig, rng: np.random.Generator, record: dict[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(target, hazy) for one H×W×C clean crop: the scene darkened (``brightness``, ``gamma``) is the target; its
     hazy version has a depth layout from one family, a near-haze offset, a (non-homogeneous) β, a tinted
-    airlight, sensor noise and JPEG."""
+    airlight, sensor noise and JPEG. A ``record`` dict receives the drawn parameters and the depth map (the draws,
+    and so the outputs, are the same with or without it)."""
     height, width, channels = clean.shape
     names = family_names(cfg)
-    depth = family_depth(names[int(rng.integers(len(names)))], height, width, rng, clean)
+    family = names[int(rng.integers(len(names)))]
+    depth = family_depth(family, height, width, rng, clean)
     near = _uniform(rng, cfg.near)
-    optical = _uniform(rng, cfg.beta) * (near + (1.0 - near) * depth)
-    optical = optical * beta_map(height, width, rng, _uniform(rng, cfg.nonhomogeneous))
-    target = (_uniform(rng, cfg.brightness) * np.power(clean, _uniform(rng, cfg.gamma))).astype(np.float32)
+    beta = _uniform(rng, cfg.beta)
+    optical = beta * (near + (1.0 - near) * depth)
+    spread = _uniform(rng, cfg.nonhomogeneous)
+    optical = optical * beta_map(height, width, rng, spread)
+    brightness = _uniform(rng, cfg.brightness)
+    gamma = _uniform(rng, cfg.gamma)
+    target = (brightness * np.power(clean, gamma)).astype(np.float32)
     airlight = _uniform(rng, cfg.airlight)
-    light = tinted_airlight(airlight, _uniform(rng, cfg.tint)) if channels == 3 else np.float32(airlight)
+    tint = _uniform(rng, cfg.tint) if channels == 3 else 0.0  # drawn for colour only
+    light = tinted_airlight(airlight, tint) if channels == 3 else np.float32(airlight)
     t = np.exp(-optical)[..., None].astype(np.float32)
     hazy = target * t + light * (1.0 - t)
     sigma = _uniform(rng, cfg.noise_std)
     if sigma > 0:
         hazy = hazy + rng.normal(0.0, sigma, size=hazy.shape).astype(np.float32)
     hazy = np.clip(hazy, 0.0, 1.0)
+    quality = None
     if rng.random() < cfg.jpeg_probability:
-        hazy = _jpeg(hazy, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
-    if channels == 3 and cfg.gray_probability > 0.0 and rng.random() < cfg.gray_probability:
+        quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+        hazy = _jpeg(hazy, quality)
+    gray = channels == 3 and cfg.gray_probability > 0.0 and rng.random() < cfg.gray_probability
+    if gray:
         target, hazy = gray_as_rgb(target), gray_as_rgb(hazy)
+    if record is not None:
+        drawn = dict(family=family, near=near, beta=beta, nonhomogeneous=spread, brightness=brightness, gamma=gamma)
+        drawn.update(airlight=airlight, noise_std=sigma, jpeg_quality=quality, gray=bool(gray), depth=depth)
+        record.update(drawn, tint=tint)
     return target, hazy.astype(np.float32)
 
 
@@ -148,10 +165,15 @@ class OnTheFlyHaze(Dataset):
             self._images[index] = to_uint8_cache(image)
         return self._images[index].astype(np.float32) / 255.0
 
-    def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:
-        rng = np.random.default_rng(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+    def pair_arrays(self, index: int, seed: int, record: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(target, hazy) float arrays of item ``index`` made from ``seed``; ``record`` gets the haze drawn."""
+        rng = np.random.default_rng(seed)
         clean = np.ascontiguousarray(random_scaled_crop(self._image(index), self.patch_size, rng))
-        target, hazy = degrade(clean, self.haze, rng)
+        return degrade(clean, self.haze, rng, record)
+
+    def get(self, index: int, seed: int | None = None) -> dict[str, torch.Tensor | str]:
+        seed = seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item())
+        target, hazy = self.pair_arrays(index, seed)
         return {"hazy": to_tensor(hazy), "clean": to_tensor(target), "name": self.paths[index].stem}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:

@@ -19,19 +19,24 @@ Pairs = list[tuple[Path, Path]]
 @dataclass
 class DataSplits:
     """Training, validation and test pairs, and where they came from; ``clean`` holds the clean photos of an
-    on-the-fly run (``train.clean_data``), whose training pairs are made fresh for every sample."""
+    on-the-fly run (``train.clean_data``), whose training pairs are made fresh for every sample, ``shards`` the
+    training shard URLs of a run from shards (``train.shards``)."""
 
     train: Pairs
     val: Pairs
     test: Pairs
     source: str
     clean: list[Path] = field(default_factory=list)
+    shards: list[str] = field(default_factory=list)
 
 
-def resolve_splits(config: Config, log: Any = print) -> DataSplits:
-    """Find pairs under the data root(s); split train/val/test by clean image when no separate folders are given."""
+def resolve_splits(config: Config, log: Any = print, heldout_dir: Path | None = None) -> DataSplits:
+    """Find pairs under the data root(s); split train/val/test by clean image when no separate folders are given.
+    Held-out shards are unpacked into ``heldout_dir`` as pairs (``None``: not here, e.g. on ranks other than 0)."""
 
     cfg = config.train
+    if cfg.shards:
+        return _shard_splits(config, log, heldout_dir)
     if cfg.clean_data:
         return _clean_splits(config, log)
     root = Path(cfg.data) if cfg.data else default_data_root()
@@ -71,3 +76,28 @@ def _clean_splits(config: Config, log: Any) -> DataSplits:
     test = find_pairs(Path(cfg.test_data)).pairs if cfg.test_data else []
     log(f"data: {len(clean)} clean photos in {root}, haze made on the fly; {len(val)} val, {len(test)} test pairs")
     return DataSplits([], val, test, str(root), clean=clean)
+
+
+def _shard_splits(config: Config, log: Any, heldout_dir: Path | None) -> DataSplits:
+    """Training from shards: ``--val``/``--test`` pairs, or whole shards held out and unpacked as pairs."""
+    from dehaze.data.shards import resolve_shards, split_shards, unpack_pairs
+
+    cfg = config.train
+    if cfg.data or cfg.clean_data:
+        raise DehazeError("give one of --data (pairs), --clean (clean photos) or --shards, not several")
+    urls = resolve_shards(cfg.shards)
+    val = find_pairs(Path(cfg.val_data)).pairs if cfg.val_data else None
+    test = find_pairs(Path(cfg.test_data)).pairs if cfg.test_data else None
+    val_fraction = 0.0 if val is not None else cfg.val_fraction
+    train, val_urls, test_urls = split_shards(
+        urls, val_fraction, 0.0 if test is not None else cfg.test_fraction, cfg.seed
+    )
+    if val is None:
+        val = unpack_pairs(val_urls, heldout_dir / "val") if heldout_dir is not None and val_urls else []
+    if test is None:
+        test = unpack_pairs(test_urls, heldout_dir / "test") if heldout_dir is not None and test_urls else []
+    log(
+        f"data: {len(urls)} shards from {cfg.shards}: {len(train)} to train, {len(val_urls)} held out for val, "
+        f"{len(test_urls)} for test; {len(val)} val, {len(test)} test pairs"
+    )
+    return DataSplits([], val, test, str(cfg.shards), shards=train)

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, d
 from dehaze.config import Config
 from dehaze.data.dataset import PairedDataset
 from dehaze.data.onthefly import OnTheFlyHaze
+from dehaze.data.shards import ReaderLayout, ShardStream, ShardStreamConfig
 from dehaze.data.splits import DataSplits
 from dehaze.errors import DehazeError
 from dehaze.train.distributed import DistContext
@@ -98,6 +99,80 @@ def training_dataset(config: Config, splits: DataSplits) -> TrainingPairs:
     return PairedDataset(splits.train, channels=channels, patch_size=tc.patch_size, train=True, skip_bad=tc.skip_bad)
 
 
+class StreamPosition:
+    """Where each shard reader of the job stands, ``{reader id: (epoch, shard, offset)}``: updated from every batch
+    the trainer takes, gathered from all ranks before a checkpoint and kept in the training state (``stream``)."""
+
+    def __init__(self) -> None:
+        self.readers: dict[int, tuple[int, int, int]] = {}
+        self.layout: tuple[int, int] = (0, 0)  # (world size, readers per rank) of the run that saved it
+
+    def update(self, batch: dict[str, Any]) -> None:
+        """The position after the batch's last sample (a batch comes from one reader)."""
+        last = [int(batch[key][-1]) for key in ("reader", "epoch", "shard", "offset")]
+        self.readers[last[0]] = (last[1], last[2], last[3])
+
+    def gather(self, ctx: DistContext) -> None:
+        """Every rank's readers on every rank (a collective: call on all ranks)."""
+        if ctx.enabled:
+            import torch.distributed as dist
+
+            parts: list[Any] = [None] * ctx.world_size
+            dist.all_gather_object(parts, self.readers)
+            self.readers = {reader: tuple(at) for part in parts for reader, at in part.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"layout": list(self.layout), "readers": {str(r): list(at) for r, at in self.readers.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.layout = tuple(state.get("layout", (0, 0)))
+        self.readers = {int(r): tuple(int(v) for v in at) for r, at in state.get("readers", {}).items()}
+
+    def for_layout(self, layout: tuple[int, int], log: Callable[[str], None]) -> dict[int, tuple[int, int, int]]:
+        """The saved positions when ``layout`` is the saved one; else every reader starts the earliest saved epoch
+        again (not exact: the readers were dealt other shards)."""
+        saved, self.layout = self.layout, layout
+        if not self.readers or saved == layout:
+            return dict(self.readers)
+        epoch = min(at[0] for at in self.readers.values())
+        log(
+            f"shard readers changed from {saved[0]}×{saved[1]} to {layout[0]}×{layout[1]} (ranks × workers): "
+            f"the stream restarts epoch {epoch}, not exactly where it stopped"
+        )
+        self.readers = {}
+        return {reader: (epoch, 0, 0) for reader in range(layout[0] * layout[1])}
+
+
+def shard_loader(
+    config: Config, splits: DataSplits, ctx: DistContext, start_step: int, position: StreamPosition, log: Callable
+) -> DataLoader:
+    """Batches of this rank's shard readers (one per data-loader worker), from where ``position`` says."""
+    tc = config.train
+    workers = max(1, tc.num_workers)
+    layout = ReaderLayout(ctx.world_size, workers)
+    stream = ShardStream(
+        ShardStreamConfig(
+            urls=splits.shards,
+            channels=config.model.in_channels,
+            patch_size=tc.patch_size,
+            seed=tc.seed,
+            rank=ctx.rank,
+            layout=layout,
+            start_step=start_step,
+            positions=position.for_layout((ctx.world_size, workers), log),
+            skip_bad=tc.skip_bad,
+        )
+    )
+    return DataLoader(
+        stream,
+        batch_size=tc.batch_size,
+        collate_fn=collate_or_error,
+        num_workers=tc.num_workers,
+        persistent_workers=tc.num_workers > 0,
+        drop_last=True,
+    )
+
+
 def training_batches(
     config: Config,
     splits: DataSplits,
@@ -105,15 +180,39 @@ def training_batches(
     device: torch.device,
     start_step: int,
     log: Callable[[str], None],
+    position: StreamPosition | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless ``(hazy, clean)`` batches on ``device`` for this rank from ``start_step`` (channels-last on CUDA);
-    the dataset's skipped files go to ``log``."""
+    """Endless ``(hazy, clean)`` batches on ``device`` for this rank from ``start_step`` (channels-last on CUDA):
+    from shards (``position`` records where their readers stand), else from a dataset whose skipped files go to
+    ``log``."""
+    if splits.shards:
+        position = position if position is not None else StreamPosition()
+        loader = shard_loader(config, splits, ctx, start_step, position, log)
+    else:
+        loader = _dataset_loader(config, splits, ctx, device, start_step, log)
+    for batch in loader:
+        if "error" in batch:
+            raise DehazeError(batch["error"])
+        if splits.shards:
+            position.update(batch)
+        hazy = batch["hazy"].to(device, non_blocking=True)
+        clean = batch["clean"].to(device, non_blocking=True)
+        if device.type == "cuda":
+            hazy = hazy.contiguous(memory_format=torch.channels_last)
+            clean = clean.contiguous(memory_format=torch.channels_last)
+        yield hazy, clean
+
+
+def _dataset_loader(
+    config: Config, splits: DataSplits, ctx: DistContext, device: torch.device, start_step: int, log: Callable
+) -> DataLoader:
+    """Seeded batches of pairs (or on-the-fly haze) for this rank from ``start_step``."""
     tc = config.train
     dataset = training_dataset(config, splits)
     for path, reason in dataset.skipped:
         log(f"skipped bad file {path}: {reason}")
     sampler = StepSampler(dataset, tc.batch_size, tc.seed, ctx.rank, ctx.world_size, start_step=start_step)
-    loader = DataLoader(
+    return DataLoader(
         SeededItems(dataset),
         batch_size=tc.batch_size,
         sampler=sampler,
@@ -123,12 +222,3 @@ def training_batches(
         persistent_workers=tc.num_workers > 0,
         drop_last=True,
     )
-    for batch in loader:
-        if "error" in batch:
-            raise DehazeError(batch["error"])
-        hazy = batch["hazy"].to(device, non_blocking=True)
-        clean = batch["clean"].to(device, non_blocking=True)
-        if device.type == "cuda":
-            hazy = hazy.contiguous(memory_format=torch.channels_last)
-            clean = clean.contiguous(memory_format=torch.channels_last)
-        yield hazy, clean

@@ -28,7 +28,7 @@ from dehaze.train.precision import Precision
 from dehaze.train.real_branch import real_photo_branch
 from dehaze.train.reporting import RunReporter
 from dehaze.train.run_dir import RunDir
-from dehaze.train.sampling import training_batches
+from dehaze.train.sampling import StreamPosition, training_batches
 from dehaze.train.schedule import ema_with_warmup, learning_rate_factor
 
 
@@ -81,6 +81,7 @@ class Trainer:
         self.scaler_g, self.scaler_d = self.precision.scaler(), self.precision.scaler()
         self.step = 0
         self.best_psnr = -math.inf
+        self.stream = StreamPosition()  # where the shard readers stand (training from shards)
         if resume:
             self._load_state()
         self.g_train = wrap_ddp(ctx, self.generator, self.device)
@@ -101,6 +102,7 @@ class Trainer:
             "scaler_d": self.scaler_d,
             "real_critic": self.real_branch.critic if self.real_branch else None,
             "opt_real": self.real_branch.opt if self.real_branch else None,
+            "stream": self.stream,
         }
 
     def _load_state(self) -> None:
@@ -131,6 +133,7 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """Rank 0 writes generator weights (safetensors) and the full training state as a pair: both temp files
         are written first, then both renamed, so a full disk leaves both at the previous step."""
+        self.stream.gather(self.ctx)  # every rank's shard readers (a collective)
         if not self.ctx.is_main:
             return
         meta = {"step": self.step, "source": "dehaze-train"}
@@ -236,7 +239,7 @@ class Trainer:
         samples = sample_batch(splits.val or splits.train, self.config) if self.ctx.is_main else None
         previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         bar = tqdm(total=tc.steps, initial=self.step, disable=not self.ctx.is_main, desc="train", dynamic_ncols=True)
-        batches = training_batches(self.config, splits, self.ctx, self.device, self.step, self._log)
+        batches = training_batches(self.config, splits, self.ctx, self.device, self.step, self._log, self.stream)
         started, images = time.perf_counter(), 0
         try:
             while self.step < tc.steps:
