@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from dehaze.atomic import atomic_write_text
-from dehaze.depth import DEPTH_FAMILIES
+from dehaze.defaults import DEPTH_FAMILY_NAMES as DEPTH_FAMILIES
 from dehaze.errors import ConfigError, DehazeError
 
 

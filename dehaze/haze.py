@@ -21,10 +21,8 @@ import numpy as np
 from scipy import ndimage
 
 from dehaze.color import luminance_array
+from dehaze.defaults import RESIDE_AIRLIGHT, RESIDE_BETA
 from dehaze.errors import DehazeError
-
-RESIDE_BETA = (0.6, 1.8)
-RESIDE_AIRLIGHT = (0.7, 1.0)
 
 # Synthetic depth model weights (see synthetic_depth).
 DEPTH_NOISE_WEIGHT = 0.15

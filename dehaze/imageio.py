@@ -47,6 +47,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from dehaze.atomic import atomic_write
 from dehaze.color import to_channels
+from dehaze.defaults import DEFAULT_MAX_PIXELS
 from dehaze.errors import DehazeError, ImageReadError
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
@@ -70,7 +71,7 @@ OUTPUT_FORMATS: dict[str, tuple[str, int]] = {  # output suffix → (Pillow form
 # Default pixel limit: above every common camera (50 MP bodies write 8688 × 5792 = 50.3 MP) and inside the
 # memory promise (dehaze-infer needs about 35 bytes per colour pixel: ~2.1 GB at the limit). Pillow's own bomb
 # check starts at 89 MP (warning) and 179 MP (error); ours is tighter and refuses before any pixel is decoded.
-DEFAULT_MAX_PIXELS = 60_000_000
+# (DEFAULT_MAX_PIXELS is defined in dehaze.defaults, which the command-line parsers read before torch.)
 
 
 @dataclass

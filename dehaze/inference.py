@@ -19,13 +19,13 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dehaze.color import is_gray, luminance
 from dehaze.config import ModelConfig
+from dehaze.defaults import COLOR_MODES
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8, value_range
 from dehaze.tiling import check_tiling, tiled_apply
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
-COLOR_MODES: tuple[str, ...] = ("auto", "gray", "luminance", "per-channel")
 
 
 def fuse_conv_batchnorm(model: nn.Module) -> nn.Module:

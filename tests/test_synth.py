@@ -144,7 +144,7 @@ def test_refuses_unsafe_or_empty_folders(tmp_path: Path, capsys: pytest.CaptureF
     code, _, err = run(capsys, str(tmp_path / "empty"), str(tmp_path / "o"))
     assert code == 1 and "no images found" in err
     code, _, err = run(capsys, str(tmp_path / "missing"), str(tmp_path / "o"))
-    assert code == 1 and "not found" in err
+    assert code == 1 and "missing: no such file or folder (CLEAN_DIR)" in err
     code, _, err = run(capsys, str(photos), str(tmp_path / "o"), "--beta", "2", "1")
     assert code == 1 and "beta" in err
     with pytest.raises(SystemExit) as info:

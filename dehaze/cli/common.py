@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from dehaze import __version__
 from dehaze.errors import DehazeError
@@ -19,12 +20,21 @@ def add_version_option(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     return parser
 
 
+def _end_stdout_line() -> None:
+    """Flush what the tool printed, so that an error on stderr starts its own line after it, in order."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # closed or broken stdout: the error still goes to stderr
+        pass
+
+
 def run_cli(body: Callable[[], int]) -> int:
     """Run a CLI body; a :class:`DehazeError` becomes ``error: ...`` on stderr and exit code 1, never a traceback."""
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     try:
         return body()
     except DehazeError as exc:
+        _end_stdout_line()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -32,9 +42,16 @@ def run_cli(body: Callable[[], int]) -> int:
         return EXIT_INTERRUPTED
 
 
+def refuse_missing(paths: Iterable[tuple[str, str | Path | None]]) -> None:
+    """Refuse a missing input path at once, before torch is imported: one line naming it (and its option)."""
+    for option, path in paths:
+        if path is not None and path != "" and not Path(path).exists() and not Path(path).is_symlink():
+            raise DehazeError(f"{path}: no such file or folder" + (f" ({option})" if option else ""))
+
+
 def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
     """``--max-pixels N``: the image size limit checked from each file's header, before decoding."""
-    from dehaze.imageio import DEFAULT_MAX_PIXELS
+    from dehaze.defaults import DEFAULT_MAX_PIXELS
 
     parser.add_argument(
         "--max-pixels",

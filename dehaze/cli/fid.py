@@ -14,8 +14,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from dehaze.atomic import atomic_write_text
 from dehaze.cli.common import (
@@ -26,10 +25,11 @@ from dehaze.cli.common import (
     apply_max_pixels,
     run_cli,
 )
-from dehaze.device import resolve_device
+from dehaze.defaults import BOOTSTRAP_DRAWS
 from dehaze.errors import DehazeError, ImageReadError
-from dehaze.metrics.evaluate import format_value
-from dehaze.metrics.fid import BOOTSTRAP_DRAWS
+
+if TYPE_CHECKING:  # torch, numpy and the metrics are imported only after the arguments are read
+    import numpy as np
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def real_report(args: argparse.Namespace) -> int:
     """No-reference table of hazy, DCP and checkpoints on real photos; unreadable photos are named, exit 2."""
+    if not args.real.is_dir():
+        raise DehazeError(f"{args.real}: folder of real hazy photos not found")
+    if args.reference is not None and not args.reference.exists():
+        raise DehazeError(f"{args.reference}: reference folder or .npz not found")
     from dehaze.data.real_hazy import shrink_to
+    from dehaze.device import resolve_device
     from dehaze.imageio import scan_images
     from dehaze.metrics.inception import load_inception
     from dehaze.metrics.no_reference import fade_available
@@ -79,10 +84,6 @@ def real_report(args: argparse.Namespace) -> int:
     from dehaze.metrics.report import checkpoint_method, dcp_method, hazy_method
 
     apply_max_pixels(args)
-    if not args.real.is_dir():
-        raise DehazeError(f"{args.real}: folder of real hazy photos not found")
-    if args.reference is not None and not args.reference.exists():
-        raise DehazeError(f"{args.reference}: reference folder or .npz not found")
     device = str(resolve_device(args.device))
     methods = [hazy_method()] + ([dcp_method()] if args.dcp else [])
     methods += [checkpoint_method(checkpoint, device) for checkpoint in args.checkpoint]
@@ -146,7 +147,14 @@ def _paired_scores(pairs: list[tuple[Path, Path]], unreadable: set[Path]) -> tup
 
 def compare_folders(args: argparse.Namespace) -> int:
     """FID (and PSNR/SSIM of files that pair up) of two folders; unreadable files are listed, exit 2."""
+    for folder in args.folders:
+        if not folder.is_dir():
+            raise DehazeError(f"{folder}: {'not a folder' if folder.exists() else 'folder not found'}")
+    import numpy as np
+
+    from dehaze.device import resolve_device
     from dehaze.imageio import scan_images
+    from dehaze.metrics.evaluate import format_value
     from dehaze.metrics.fid import activations, fid_bootstrap, fid_from_activations, folder_images
     from dehaze.metrics.inception import load_inception
 
@@ -184,7 +192,16 @@ def compare_folders(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
+    """Metrics table of the hazy input, DCP and checkpoints on test pairs (--data)."""
+    if args.max_images is not None and args.max_images < 1:
+        raise DehazeError("--max-images must be at least 1")
+    if not args.data.is_dir():
+        raise DehazeError(f"{args.data}: test data folder not found")
+    for checkpoint in args.checkpoint:
+        if not checkpoint.is_file():
+            raise DehazeError(f"{checkpoint}: checkpoint not found")
     from dehaze.data.pairing import find_pairs
+    from dehaze.device import resolve_device
     from dehaze.metrics.inception import load_inception
     from dehaze.metrics.report import (
         build_report,
@@ -197,13 +214,6 @@ def report(args: argparse.Namespace) -> int:
     )
 
     apply_max_pixels(args)
-    if args.max_images is not None and args.max_images < 1:
-        raise DehazeError("--max-images must be at least 1")
-    if not args.data.is_dir():
-        raise DehazeError(f"{args.data}: test data folder not found")
-    for checkpoint in args.checkpoint:
-        if not checkpoint.is_file():
-            raise DehazeError(f"{checkpoint}: checkpoint not found")
     device = str(resolve_device(args.device))
     pairs = find_pairs(args.data).pairs[: args.max_images]
     methods = [hazy_method()] + ([dcp_method()] if args.dcp else [])

@@ -21,8 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from dehaze.cli.common import (
     EXIT_OK,
@@ -30,15 +29,17 @@ from dehaze.cli.common import (
     add_max_pixels_option,
     add_version_option,
     apply_max_pixels,
+    refuse_missing,
     run_cli,
 )
-from dehaze.color import is_gray
+from dehaze.defaults import COLOR_MODES
 from dehaze.errors import DehazeError, WriteError
-from dehaze.inference import COLOR_MODES
 from dehaze.paths import is_within
-from dehaze.tiling import check_tiling
 
-DehazeFn = Callable[[np.ndarray], np.ndarray]
+if TYPE_CHECKING:  # torch, numpy and the models are imported only after the arguments are read
+    import numpy as np
+
+DehazeFn = Callable[["np.ndarray"], "np.ndarray"]
 
 
 @dataclass
@@ -115,8 +116,7 @@ def _add_input(given: Path, out_dir: Path, sources: list, input_folders: list, s
     """Add the images of one command-line input (file or folder); refuse an output folder among the inputs."""
     from dehaze.imageio import scan_images
 
-    if not given.exists() and not given.is_symlink():
-        raise DehazeError(f"{given}: no such file or folder")
+    refuse_missing([("", given)])
     resolved = given.resolve()
     if not given.is_dir():
         if out_dir == resolved.parent:
@@ -202,6 +202,9 @@ def _dcp_runner(args: argparse.Namespace) -> DehazeFn:
 
 def _read(path: Path, color: str) -> np.ndarray:
     """Gray mode reads luminance; colour modes read RGB, but a gray source stays gray (one channel)."""
+    import numpy as np
+
+    from dehaze.color import is_gray
     from dehaze.imageio import read_image
 
     if color == "gray":
@@ -267,6 +270,9 @@ def _body(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.batch_size is not None and args.batch_size < 1:
         raise DehazeError("--batch-size must be at least 1")
+    refuse_missing(("", given) for given in args.inputs)
+    from dehaze.tiling import check_tiling
+
     check_tiling(args.tile, args.overlap)
     apply_max_pixels(args)
     plan = plan_jobs(args.inputs, args.output, output_suffix(args.ext))

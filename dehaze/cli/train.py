@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dehaze.atomic import remove_stale_temps
 from dehaze.cli.common import (
@@ -14,11 +15,14 @@ from dehaze.cli.common import (
     add_max_pixels_option,
     add_version_option,
     apply_max_pixels,
+    refuse_missing,
     run_cli,
 )
-from dehaze.config import Config, apply_overrides, validate_config
 from dehaze.errors import DehazeError
 from dehaze.train.run_dir import RunDir
+
+if TYPE_CHECKING:  # the config, torch and the models are imported only after the arguments are read
+    from dehaze.config import Config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
     """Defaults ← run dir config (on resume) ← --config ← flags ← --set; every option checked against its bounds."""
+    from dehaze.config import Config, apply_overrides, validate_config
+
     run = RunDir(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise DehazeError(f"--out {run_dir}: exists and is not a folder")
@@ -111,7 +117,25 @@ def resolve_config(args: argparse.Namespace, run_dir: Path) -> Config:
     return config
 
 
+def refuse_missing_inputs(config: Config) -> None:
+    """A data folder or weights file of the config that does not exist is refused before torch is imported."""
+    refuse_missing(
+        [
+            ("--data", config.train.data),
+            ("--clean", config.train.clean_data),
+            ("--val", config.train.val_data),
+            ("--test", config.train.test_data),
+            ("--real-hazy", config.real.photos),
+            ("--init", config.train.init_weights),
+        ]
+    )
+
+
 def train(args: argparse.Namespace) -> int:
+    run = RunDir(Path(args.out))
+    config = resolve_config(args, run.root)  # config and path errors are reported before torch is imported
+    refuse_missing_inputs(config)
+    apply_max_pixels(args)
     import torch
 
     from dehaze.data.splits import resolve_splits
@@ -120,9 +144,6 @@ def train(args: argparse.Namespace) -> int:
     from dehaze.train.evaluation import evaluate_run, format_run_metrics
     from dehaze.train.trainer import Trainer
 
-    run = RunDir(Path(args.out))
-    apply_max_pixels(args)
-    config = resolve_config(args, run.root)
     device = resolve_device(config.train.device)
     ctx = init_distributed(device.type)
     try:

@@ -18,6 +18,7 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 from pytorch_fid.inception import InceptionV3
 from tqdm import tqdm
 
+from dehaze.defaults import BOOTSTRAP_DRAWS
 from dehaze.errors import DehazeError
 from dehaze.metrics.inception import FID_DIMS, INCEPTION_SIZE, load_inception
 
@@ -172,9 +173,6 @@ def frechet_distance(a: FidStats, b: FidStats, method: str = "auto") -> float:
             raise ValueError("the low-rank FID needs the activations")
         return _low_rank_frechet(a.activations, b.activations)
     return float(calculate_frechet_distance(a.mu, a.sigma, b.mu, b.sigma))
-
-
-BOOTSTRAP_DRAWS = 200
 
 
 @dataclass(frozen=True)
