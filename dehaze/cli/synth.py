@@ -78,7 +78,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace hazy/, clean/ and manifest.csv in OUT_DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_max_pixels_option(parser)
+    add_shard_options(parser)
     return parser
+
+
+def add_shard_options(parser: argparse.ArgumentParser) -> None:
+    """``--shards`` and its options: WebDataset tar shards instead of hazy/ and clean/ folders."""
+    group = parser.add_argument_group(
+        "shards",
+        "--shards writes OUT_DIR/train-000000.tar, ... (hazy.png, clean.png, json, depth.npy per sample) with the "
+        "trainer's on-the-fly synthesis and its haze: config (--config, --set haze.KEY=VALUE); --crop is the "
+        "sample size (default: train.patch_size). With --pairs, CLEAN_DIR is a paired folder (hazy/ + clean/, "
+        "RESIDE or O-HAZE names) packed as it is.",
+    )
+    group.add_argument("--shards", action="store_true", help="write WebDataset tar shards")
+    group.add_argument("--shard-size", type=_positive_int, default=1000, metavar="N", help="samples per shard")
+    group.add_argument("--workers", type=_positive_int, default=1, metavar="W", help="processes writing shards")
+    group.add_argument("--pairs", action="store_true", help="CLEAN_DIR is a paired folder: pack its pairs")
+    group.add_argument("--config", type=Path, metavar="FILE.yaml", help="training config whose haze: section is used")
+    group.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="e.g. haze.beta=[0.4,2]"
+    )
+
+
+def write_shard_set(args: argparse.Namespace) -> int:
+    """``--shards``: synthesise (or with ``--pairs`` pack) training pairs into tar shards."""
+    from dehaze.config import Config, apply_overrides, validate_config
+    from dehaze.data.shard_writer import ShardConfig, pack_pairs, synth_shards
+
+    apply_max_pixels(args)
+    config = Config.load(args.config) if args.config else Config()
+    apply_overrides(config, args.overrides)
+    validate_config(config)
+    shard_config = ShardConfig(
+        shard_size=args.shard_size,
+        variants=args.variants,
+        workers=args.workers,
+        seed=args.seed,
+        channels=3 if args.color else config.model.in_channels,
+        patch_size=args.crop or config.train.patch_size,
+        haze=config.haze,
+        skip_bad=args.skip_bad,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    write = pack_pairs if args.pairs else synth_shards
+    summary = write(args.clean_dir, args.out_dir, shard_config)
+    for line in summary.skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    message = f"wrote {summary.samples} samples in {len(summary.shards)} shards to {args.out_dir}"
+    print(message + (f"; skipped {len(summary.skipped)} unreadable input(s)" if summary.skipped else ""))
+    return EXIT_OK
+
+
+def _check_shard_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Folder-only options are refused with --shards, shard-only ones without it."""
+    if args.shards:
+        folder_only = {"--depth": args.depth is not None, "--per-image": args.per_image > 1}
+        folder_only.update({"--beta": list(args.beta) != list(RESIDE_BETA), "--tint": list(args.tint) != [0.0, 0.0]})
+        folder_only["--airlight"] = list(args.airlight) != list(RESIDE_AIRLIGHT)
+        for flag in (flag for flag, given in folder_only.items() if given):
+            parser.error(f"{flag} is for folder output; with --shards the haze: config applies (--set haze.KEY=VALUE)")
+        if args.pairs and args.variants > 1:
+            parser.error("--variants makes new haze; --pairs packs the pairs as they are")
+    elif args.pairs or args.config or args.overrides:
+        parser.error("--pairs, --config and --set need --shards")
 
 
 def synthesize(args: argparse.Namespace) -> int:
@@ -120,9 +184,10 @@ def synthesize(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_shard_arguments(parser, args)
     if args.per_image > 1 and args.crop is None:
         parser.error("--per-image needs --crop SIZE")
-    return run_cli(lambda: synthesize(args))
+    return run_cli(lambda: write_shard_set(args) if args.shards else synthesize(args))
 
 
 if __name__ == "__main__":
