@@ -1,0 +1,216 @@
+"""Critic ablation on the U-Net (issue 23): collect the runs of ``scripts/ablate_critic.sh`` into one JSON, a
+Markdown table (per-row mean, seed spread, paired difference vs L1-only) and the azimuthally averaged power spectrum
+of each row's test outputs against the clean photos.
+
+    bash scripts/ablate_critic.sh          # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}
+    python benchmarks/critic_ablation.py   # benchmarks/results/critic_ablation.{json,md} and critic_spectrum.png
+
+The metrics are the trainer's own test report (``metrics.json``: the run's best checkpoint by validation PSNR on the
+held-out test pairs). The spectrum applies the same checkpoints to the same test pairs the way ``dehaze-infer`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dehaze.atomic import atomic_write_text
+from dehaze.config import parse_yaml
+from dehaze.data.pairing import find_pairs
+from dehaze.imageio import read_image
+from dehaze.inference import Dehazer
+from dehaze.spectrum import azimuthal_power_spectrum
+
+CRITICS = ("l1", "spatial", "frequency", "dual")
+LABELS = {
+    "l1": "L1 only",
+    "spatial": "spatial GAN (λ=1)",
+    "frequency": "frequency GAN (λ=0)",
+    "dual": "dual GAN (λ=0.5)",
+}
+METRICS = ("psnr", "ssim", "fid", "spectral_distance", "detectability")
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "fid": False, "spectral_distance": False, "detectability": False}
+DIGITS = {"psnr": 2, "ssim": 4, "fid": 1, "spectral_distance": 3, "detectability": 3}
+BEST_ROW = "dehaze (best)"
+REFERENCE_ROWS = ("hazy input", "dark channel prior")
+RUN_NAME = re.compile(r"^(?P<critic>l1|spatial|frequency|dual)_s(?P<seed>\d+)$")
+SPECTRUM_BINS = 128  # rings from DC to the corners; the plot keeps those inside the Nyquist circle
+
+
+def _metrics(row: dict[str, Any]) -> dict[str, float | None]:
+    """The five headline metrics of one ``metrics.json`` row, plus their uncertainties."""
+    picked = {name: row.get(name) for name in METRICS}
+    picked.update(fid_margin=row.get("fid_margin"), detectability_std=row.get("detectability_std"))
+    return picked
+
+
+def load_runs(root: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, float | None]]]:
+    """Every finished run under ``root`` (``{critic}_s{seed}/metrics.json``) and the hazy/DCP reference rows."""
+    runs, references = [], {}
+    for run_dir in sorted(root.iterdir() if root.is_dir() else []):
+        match = RUN_NAME.match(run_dir.name)
+        if not match or not (run_dir / "metrics.json").is_file():
+            continue
+        report = json.loads((run_dir / "metrics.json").read_text())
+        config = parse_yaml((run_dir / "config.yaml").read_text())
+        runs.append(
+            {
+                "arch": config["model"]["arch"],
+                "critic": match["critic"],
+                "seed": int(config["train"]["seed"]),
+                "steps": int(config["train"]["steps"]),
+                "run": run_dir.name,
+                "checkpoint": report["checkpoint"],
+                "metrics": _metrics(report["results"][BEST_ROW]),
+            }
+        )
+        references = {name: _metrics(report["results"][name]) for name in REFERENCE_ROWS}
+    return runs, references
+
+
+def _value(run: dict[str, Any], metric: str) -> float:
+    value = run["metrics"][metric]
+    return float("nan") if value is None else float(value)
+
+
+def row_summary(runs: list[dict[str, Any]], critic: str, metric: str) -> tuple[float, float, int]:
+    """Mean, seed spread (max − min) and number of seeds of one row's metric."""
+    values = [_value(run, metric) for run in runs if run["critic"] == critic]
+    if not values:
+        return float("nan"), float("nan"), 0
+    return statistics.fmean(values), max(values) - min(values), len(values)
+
+
+def paired_differences(runs: list[dict[str, Any]], critic: str, metric: str) -> list[float]:
+    """``critic − l1`` for every seed both rows have (same data, same seed: a paired comparison)."""
+    base = {run["seed"]: _value(run, metric) for run in runs if run["critic"] == "l1"}
+    return [_value(run, metric) - base[run["seed"]] for run in runs if run["critic"] == critic and run["seed"] in base]
+
+
+def _cell(runs: list[dict[str, Any]], critic: str, metric: str) -> str:
+    """``mean (spread s) Δ d [lo, hi]``: the row mean with its seed spread and the paired differences vs L1."""
+    digits = DIGITS[metric]
+    mean, spread, count = row_summary(runs, critic, metric)
+    if count == 0:
+        return "—"
+    text = f"{mean:.{digits}f} (±{spread / 2:.{digits}f})" if count > 1 else f"{mean:.{digits}f}"
+    deltas = paired_differences(runs, critic, metric)
+    if critic != "l1" and deltas:
+        low, high = min(deltas), max(deltas)
+        sign = "✓" if (low > 0 or high < 0) else "~"  # ✓: every seed moves the same way
+        text += f"; Δ {statistics.fmean(deltas):+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}] {sign}"
+    return text
+
+
+def markdown_table(runs: list[dict[str, Any]], references: dict[str, dict[str, float | None]]) -> str:
+    """Rows: the reference rows, then each critic row with mean, seed half-range and paired Δ vs L1-only."""
+    header = "| row | seeds | " + " | ".join(METRICS) + " |\n|---|---|" + "---|" * len(METRICS) + "\n"
+    lines = []
+    for name, values in references.items():
+        cells = [f"{values[m]:.{DIGITS[m]}f}" if values[m] is not None else "—" for m in METRICS]
+        lines.append(f"| {name} | — | " + " | ".join(cells) + " |")
+    for critic in CRITICS:
+        seeds = sorted(run["seed"] for run in runs if run["critic"] == critic)
+        if seeds:
+            cells = [_cell(runs, critic, metric) for metric in METRICS]
+            lines.append(f"| {LABELS[critic]} | {','.join(map(str, seeds))} | " + " | ".join(cells) + " |")
+    notes = (
+        "\n\nEach cell: mean over seeds (± half the seed range); for the GAN rows, Δ = the row minus L1-only on the "
+        "same seed, mean [smallest, largest] over seeds; ✓ where every seed moves the same way, ~ where the seeds "
+        "disagree. Better is higher for psnr and ssim, lower for fid, spectral_distance and detectability (0.5 = "
+        "indistinguishable from clean photos)."
+    )
+    return header + "\n".join(lines) + notes + "\n"
+
+
+def mean_power_spectrum(images: list[np.ndarray]) -> np.ndarray:
+    """Azimuthally averaged power (``dehaze.spectrum``, orthonormal FFT) averaged over ``images`` (H×W×C)."""
+    total = np.zeros(SPECTRUM_BINS)
+    for image in images:
+        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].double()
+        total += azimuthal_power_spectrum(tensor, bins=SPECTRUM_BINS)[0].numpy()
+    return total / max(len(images), 1)
+
+
+def row_spectra(runs: list[dict[str, Any]], test: Path, device: str) -> dict[str, np.ndarray]:
+    """Mean power spectrum of the clean photos, the hazy inputs and each row's outputs (all seeds pooled)."""
+    pairs = find_pairs(test).pairs
+    hazy = [read_image(h, channels=1) for h, _ in pairs]
+    spectra = {
+        "clean photos": mean_power_spectrum([read_image(c, channels=1) for _, c in pairs]),
+        "hazy input": mean_power_spectrum(hazy),
+    }
+    for critic in CRITICS:
+        outputs = []
+        for run in (run for run in runs if run["critic"] == critic):
+            dehazer = Dehazer.from_checkpoint(Path(run["checkpoint"]), device=device)
+            outputs += [np.atleast_3d(dehazer.dehaze_array(image)) for image in hazy]
+        if outputs:
+            spectra[LABELS[critic]] = mean_power_spectrum(outputs)
+    return spectra
+
+
+def plot_spectra(spectra: dict[str, np.ndarray], path: Path, title: str) -> None:
+    """Two panels: power vs frequency (log–log), and each curve divided by the clean photos' power."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    radius = np.sqrt(2.0) * np.arange(SPECTRUM_BINS) / (SPECTRUM_BINS - 1)  # in units of Nyquist
+    keep = (radius > 0) & (radius <= 1.0)
+    styles = {"clean photos": dict(color="black", lw=2.5), "hazy input": dict(color="0.6", ls="--", lw=1.5)}
+    colours = dict(zip(LABELS.values(), ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=True))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for name, power in spectra.items():
+        style = styles.get(name, dict(color=colours.get(name), lw=1.6))
+        left.loglog(radius[keep], power[keep], label=name, **style)
+        right.semilogx(radius[keep], power[keep] / spectra["clean photos"][keep], label=name, **style)
+    left.set(xlabel="spatial frequency (fraction of Nyquist)", ylabel="mean power |F|²", title="power spectrum")
+    right.set(xlabel="spatial frequency (fraction of Nyquist)", ylabel="power / clean photos' power")
+    right.set_title("relative to the clean photos (1 = same)")
+    right.axhline(1.0, color="black", lw=0.8)
+    for axis in (left, right):
+        axis.grid(True, which="both", alpha=0.3)
+    right.legend(fontsize=9)
+    figure.suptitle(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path, nargs="?", default=Path("runs/critic_ablation"))
+    parser.add_argument("--test", type=Path, default=Path("runs/data/test"), help="the runs' test pairs")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-plot", action="store_true", help="only the JSON and the table")
+    args = parser.parse_args()
+    runs, references = load_runs(args.runs)
+    if not runs:
+        print(f"error: no finished runs ({{critic}}_s{{seed}}/metrics.json) under {args.runs}", file=sys.stderr)
+        return 1
+    public = [{k: v for k, v in run.items() if k != "checkpoint"} for run in runs]
+    atomic_write_text(args.out / "critic_ablation.json", json.dumps(public, indent=2) + "\n")
+    table = markdown_table(runs, references)
+    atomic_write_text(args.out / "critic_ablation.md", table)
+    print(table)
+    if not args.no_plot:
+        steps = sorted({run["steps"] for run in runs})
+        title = f"U-Net test outputs ({len(find_pairs(args.test).pairs)} pairs), {'/'.join(map(str, steps))} steps"
+        plot_spectra(row_spectra(runs, args.test, args.device), args.out / "critic_spectrum.png", title)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Critic ablation on a generator that paints pixels (issue 23): the U-Net on the gray paired data, four rows —
+# L1 only, spatial-only GAN (λ = 1), frequency-only GAN (λ = 0), dual GAN (λ = 0.5) — with the same data, crops,
+# batch, schedule and seed per row, two seeds. Runs one after another with one thread (all seed-0 rows first, so
+# a cut-short run still has every row once). Finished runs (metrics.json) are skipped, stopped ones resumed.
+# Score with: python benchmarks/critic_ablation.py [OUT]
+#   bash scripts/ablate_critic.sh [STEPS (default 3000)] [DATA (default runs/data)] [OUT (default runs/critic_ablation)]
+# The code is frozen at the current commit (git archive into OUT/src, imported first: python -P) so edits made while
+# it runs change no row.
+set -euo pipefail
+STEPS="${1:-3000}"
+DATA="${2:-runs/data}"
+OUT="${3:-runs/critic_ablation}"
+SEEDS="${SEEDS:-0 1}"
+common=(--data "$DATA/train" --val "$DATA/val" --test "$DATA/test" --steps "$STEPS"
+        --patch-size 96 --batch-size 6 --set model.arch=unet --set model.base_width=8 --set model.depth=4
+        --set train.num_workers=0 --set train.val_every=250 --set train.sample_every=1000
+        --set train.checkpoint_every=250 --set train.log_every=50)
+declare -A rows=([l1]="--set loss.adversarial_weight=0" [spatial]="--spatial-weight 1.0"
+                 [frequency]="--spatial-weight 0.0" [dual]="--spatial-weight 0.5")
+mkdir -p "$OUT"
+if [ ! -d "$OUT/src/dehaze" ]; then
+  mkdir -p "$OUT/src" && git archive HEAD dehaze | tar -x -C "$OUT/src" && git rev-parse HEAD > "$OUT/src/COMMIT"
+fi
+train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" nice -n 5 python -P -m dehaze.cli.train "$@"; }
+run() {
+  local name=$1 seed=$2 dir="$OUT/$1_s$2"
+  [ -f "$dir/metrics.json" ] && return 0
+  if [ -f "$dir/last.state.pt" ]; then
+    train --out "$dir" --resume >> "$dir.log" 2>&1
+  else
+    # shellcheck disable=SC2086
+    train "${common[@]}" ${rows[$name]} --seed "$seed" --out "$dir" > "$dir.log" 2>&1
+  fi
+}
+for seed in $SEEDS; do
+  for name in l1 spatial frequency dual; do
+    echo "$(date -u +%H:%M:%S) start $name seed $seed" >> "$OUT/progress.txt"
+    run "$name" "$seed" || echo "$(date -u +%H:%M:%S) FAILED $name seed $seed" >> "$OUT/progress.txt"
+  done
+done
+echo "$(date -u +%H:%M:%S) done" >> "$OUT/progress.txt"
