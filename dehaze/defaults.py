@@ -11,6 +11,8 @@ COLOR_MODES: tuple[str, ...] = ("auto", "gray", "luminance", "per-channel")
 DEFAULT_MAX_PIXELS = 60_000_000
 RESIDE_BETA = (0.6, 1.8)  # scattering coefficient range of RESIDE-like synthetic haze (depth in [0, 1])
 RESIDE_AIRLIGHT = (0.7, 1.0)  # atmospheric light range of RESIDE
+# --strength: 0 = input unchanged, 1 = the model's output, above 1 more haze removed (the model's maps iterated)
+STRENGTH_RANGE = (0.0, 2.0)
 BOOTSTRAP_DRAWS = 200  # resamples for the ± next to every FID
 # Names of the depth layouts of dehaze.depth.DEPTH_FAMILIES (haze.families), so a config is checked without scipy.
 DEPTH_FAMILY_NAMES: tuple[str, ...] = ("outdoor", "segments", "room", "street")

@@ -23,6 +23,7 @@ from dehaze.defaults import COLOR_MODES
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8, value_range
+from dehaze.pipeline import check_strength_range
 from dehaze.tiling import check_tiling, tiled_apply
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
@@ -44,6 +45,13 @@ def fuse_conv_batchnorm(model: nn.Module) -> nn.Module:
     return fused
 
 
+def check_strength(strength: float, generator: nn.Module) -> None:
+    """``strength`` inside :data:`STRENGTH_RANGE` and, other than 1, supported by ``generator``; else DehazeError."""
+    check_strength_range(strength)
+    if strength != 1.0 and not getattr(generator, "scales_strength", False):
+        raise DehazeError("--strength other than 1 needs the guided model or a U-Net with a residual or asm head")
+
+
 class Dehazer:
     """Dehaze images of any size with a trained generator.
 
@@ -56,7 +64,8 @@ class Dehazer:
     converted to luminance. Gray input always gives gray output. On CUDA the model runs under autocast
     (float16 by default); on the CPU in float32. BatchNorm layers are folded into their convolutions
     (``fuse=True``) and the model runs channels-last: same results, faster. Larger tiles are a little faster
-    (fewer overlapping pixels) and take more memory.
+    (fewer overlapping pixels) and take more memory. ``strength`` sets how much haze is removed in the model's own
+    terms (the guided model's affine maps iterated, the U-Net's residual): 0 = the input, 1 = the model's output.
     """
 
     def __init__(
@@ -71,7 +80,9 @@ class Dehazer:
         amp: bool = True,
         amp_dtype: torch.dtype = torch.float16,
         fuse: bool = True,
+        strength: float = 1.0,
     ) -> None:
+        check_strength(strength, generator)
         if color not in COLOR_MODES:
             raise DehazeError(f"unknown colour mode '{color}' (choose from {', '.join(COLOR_MODES)})")
         if model_cfg.in_channels != model_cfg.out_channels or model_cfg.in_channels not in (1, 3):
@@ -91,6 +102,7 @@ class Dehazer:
         self.overlap = overlap
         self.batch_size = batch_size
         self.color = color
+        self.strength = float(strength)
         self.amp = amp and self.device.type == "cuda"
         self.amp_dtype = amp_dtype
         self.multiple = generator.multiple
@@ -116,9 +128,15 @@ class Dehazer:
     def channels(self) -> int:
         return self.model_cfg.in_channels
 
+    def _generate(self, batch: torch.Tensor) -> torch.Tensor:
+        """The generator at this dehazer's strength (strength 1: called exactly as before strength existed)."""
+        if self.strength == 1.0:
+            return self.generator(batch)
+        return self.generator(batch, strength=self.strength)
+
     def _run_model(self, batch: torch.Tensor) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            return self.generator(batch.contiguous(memory_format=torch.channels_last))
+            return self._generate(batch.contiguous(memory_format=torch.channels_last))
 
     def dehaze_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Model-space call: N×C×H×W in [0, 1] (C = the model's channels, CPU) → same shape, tiled, clamped.
@@ -127,7 +145,7 @@ class Dehazer:
         """
         with torch.inference_mode():
             if self.generator.whole_image:
-                output = self.generator(images.float().to(self.device)).float().cpu()
+                output = self._generate(images.float().to(self.device)).float().cpu()
                 return clamp_unit(output, "model output")  # never in place; NaN/inf (a bad checkpoint) raise
             result = tiled_apply(
                 self._run_model,

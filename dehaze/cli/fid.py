@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference", type=Path, help="clean photos (folder, statistics cached) or pytorch-fid .npz for --real"
     )
     parser.add_argument("--max-side", type=int, default=640, help="--real photos shrunk to this long side (640)")
+    parser.add_argument(
+        "--strength",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        metavar="S",
+        help="dehaze-infer --strength of the checkpoint rows; several give one row per checkpoint and strength",
+    )
     add_max_pixels_option(parser)
     return parser
 
@@ -86,7 +94,7 @@ def real_report(args: argparse.Namespace) -> int:
     apply_max_pixels(args)
     device = str(resolve_device(args.device))
     methods = [hazy_method()] + ([dcp_method()] if args.dcp else [])
-    methods += [checkpoint_method(checkpoint, device) for checkpoint in args.checkpoint]
+    methods += [checkpoint_method(path, device, strength=s) for path in args.checkpoint for s in args.strength]
     scan = scan_images(args.real)
     failures = list(scan.skipped)
     photos = [shrink_to(image, args.max_side) for image in _readable(scan.images[: args.max_images], failures)]
@@ -217,7 +225,7 @@ def report(args: argparse.Namespace) -> int:
     device = str(resolve_device(args.device))
     pairs = find_pairs(args.data).pairs[: args.max_images]
     methods = [hazy_method()] + ([dcp_method()] if args.dcp else [])
-    methods += [checkpoint_method(checkpoint, device) for checkpoint in args.checkpoint]
+    methods += [checkpoint_method(path, device, strength=s) for path in args.checkpoint for s in args.strength]
     use_fid = not args.no_fid
     inception = load_inception(args.fid_weights, device) if use_fid else None
     rows = build_report(

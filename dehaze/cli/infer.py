@@ -18,10 +18,8 @@ import argparse
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dehaze.cli.common import (
     EXIT_OK,
@@ -32,14 +30,10 @@ from dehaze.cli.common import (
     refuse_missing,
     run_cli,
 )
-from dehaze.defaults import COLOR_MODES
+from dehaze.defaults import COLOR_MODES, STRENGTH_RANGE
 from dehaze.errors import DehazeError, WriteError
 from dehaze.paths import is_within
-
-if TYPE_CHECKING:  # torch, numpy and the models are imported only after the arguments are read
-    import numpy as np
-
-DehazeFn = Callable[["np.ndarray"], "np.ndarray"]
+from dehaze.pipeline import DehazeFn, RunOptions, check_strength_range, dehaze_file, make_dehazer
 
 
 @dataclass
@@ -88,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the dark channel prior (He et al. 2009) instead of the model, e.g. as a baseline; "
         "colour modes other than gray run the prior on RGB",
+    )
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help=f"how much haze to remove, {STRENGTH_RANGE[0]:g} to {STRENGTH_RANGE[1]:g}: 0 = the input unchanged, "
+        "1 = the model's output (default), 2 = its haze removal applied twice (the model's own maps, not a blend)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_max_pixels_option(parser)
@@ -182,42 +184,24 @@ def _name_outputs(sources: list[tuple[Path, Path]], out_dir: Path, suffix: str) 
     return list(jobs.values())
 
 
-def _model_runner(args: argparse.Namespace) -> DehazeFn:
-    from dehaze.device import resolve_device
-    from dehaze.inference import Dehazer
-
-    device = resolve_device(args.device)
-    batch_size = args.batch_size or (4 if device.type == "cuda" else 1)  # CPU: same speed, a quarter of the memory
-    dehazer = Dehazer.from_checkpoint(
-        args.checkpoint, device=device, tile=args.tile, overlap=args.overlap, batch_size=batch_size, color=args.color
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The model options of the parsed arguments."""
+    return RunOptions(
+        checkpoint=args.checkpoint,
+        device=args.device,
+        color=args.color,
+        strength=args.strength,
+        dcp=args.dcp,
+        tile=args.tile,
+        overlap=args.overlap,
+        batch_size=args.batch_size,
     )
-    return dehazer.dehaze_array
-
-
-def _dcp_runner(args: argparse.Namespace) -> DehazeFn:
-    from dehaze.dcp import dark_channel_prior
-
-    return dark_channel_prior
-
-
-def _read(path: Path, color: str) -> np.ndarray:
-    """Gray mode reads luminance; colour modes read RGB, but a gray source stays gray (one channel)."""
-    import numpy as np
-
-    from dehaze.color import is_gray
-    from dehaze.imageio import read_image
-
-    if color == "gray":
-        return read_image(path, channels=1)
-    image = read_image(path, channels=None)  # a gray file is read as one channel, not three
-    return np.ascontiguousarray(image[..., :1]) if is_gray(image, tolerance=0.0) else image
 
 
 def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, quiet: bool) -> RunSummary:
     from tqdm import tqdm
 
     from dehaze.atomic import remove_stale_temps
-    from dehaze.imageio import save_image
 
     summary = RunSummary()
     for folder in sorted({job.output.parent for job in jobs}):
@@ -230,13 +214,7 @@ def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, qui
             summary.skipped += 1
             continue
         try:
-            image = _read(job.source, color)
-            size = image.shape[:2]
-            result = dehaze(image)
-            del image  # a large photo's input is not kept in memory while its output is encoded
-            if result.shape[:2] != size:
-                raise DehazeError(f"internal error: output size {result.shape[:2]} != input size {size}")
-            save_image(result, job.output)
+            dehaze_file(job.source, job.output, dehaze, color)
         except WriteError as exc:
             if exc.disk_full:  # every further output would fail the same way: stop, naming the file
                 raise DehazeError(f"{exc}; stopped after {summary.done} new image(s)") from None
@@ -270,13 +248,14 @@ def _body(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.batch_size is not None and args.batch_size < 1:
         raise DehazeError("--batch-size must be at least 1")
+    check_strength_range(args.strength)
     refuse_missing(("", given) for given in args.inputs)
     from dehaze.tiling import check_tiling
 
     check_tiling(args.tile, args.overlap)
     apply_max_pixels(args)
     plan = plan_jobs(args.inputs, args.output, output_suffix(args.ext))
-    dehaze = _dcp_runner(args) if args.dcp else _model_runner(args)
+    dehaze = make_dehazer(run_options(args))
     summary = run_jobs(plan.jobs, dehaze, args.color, args.overwrite, args.quiet)
     summary.failures[:0] = plan.skipped  # skipped folder entries are listed first, like unreadable files
     return report(summary, args.output)

@@ -44,12 +44,14 @@ def dcp_method() -> Method:
     return Method(DCP_ROW, dark_channel_prior)
 
 
-def checkpoint_method(path: Path, device: str, name: str | None = None) -> Method:
-    """A row for a generator checkpoint, applied the way ``dehaze-infer`` applies it (colour mode ``auto``)."""
+def checkpoint_method(path: Path, device: str, name: str | None = None, strength: float = 1.0) -> Method:
+    """A row for a generator checkpoint, applied the way ``dehaze-infer`` applies it (colour mode ``auto``); a
+    strength other than 1 is named in the row (``stem S=1.5``)."""
     from dehaze.inference import Dehazer
 
-    dehazer = Dehazer.from_checkpoint(Path(path), device=device)
-    return Method(name or checkpoint_label(Path(path)), dehazer.dehaze_array, str(path))
+    dehazer = Dehazer.from_checkpoint(Path(path), device=device, strength=strength)
+    label = name or checkpoint_label(Path(path)) + ("" if strength == 1.0 else f" S={strength:g}")
+    return Method(label, dehazer.dehaze_array, str(path))
 
 
 def checkpoint_label(path: Path) -> str:

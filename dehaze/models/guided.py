@@ -175,6 +175,20 @@ def apply_coefficients(
     return out
 
 
+def scale_haze_removal(slope: torch.Tensor, offset: torch.Tensor, strength: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The affine map ``J = a·I + b`` applied ``strength`` times: ``a^S`` and ``b·(1 − a^S)/(1 − a)``.
+
+    Each pixel's fixed point ``b/(1 − a)`` (the airlight the map pushes away from) stays where it is; ``a = 1/t``
+    becomes ``t^−S``, i.e. the optical depth removed is scaled by ``S``. ``S = 0`` is the identity (a = 1, b = 0),
+    ``S = 1`` the map itself, ``S = 2`` the map applied twice. Slopes are floored at 1e-3 before the power.
+    """
+    log_slope = slope.clamp(min=1e-3).log()
+    scaled = torch.exp(strength * log_slope)
+    ratio = torch.expm1(strength * log_slope) / torch.expm1(log_slope)
+    ratio = torch.where(log_slope.abs() < 1e-6, torch.full_like(ratio, strength), ratio)  # a → 1: the limit S
+    return scaled, offset * ratio
+
+
 DARK_QUANTILES = (0.1, 0.5, 0.9, 0.99)
 
 
@@ -266,6 +280,7 @@ class GuidedGenerator(nn.Module):
 
     whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
     multiple = 1
+    scales_strength = True  # forward(hazy, strength): see scale_haze_removal
 
     def __init__(
         self,
@@ -326,7 +341,9 @@ class GuidedGenerator(nn.Module):
         slope = log_slope.exp()
         return slope, (airlight * light).clamp(max=1.0) * (1.0 - slope) + correction[:, 1:]
 
-    def forward(self, hazy: torch.Tensor) -> torch.Tensor:
+    def forward(self, hazy: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """``strength``: how much haze to remove, in the model's own terms (:func:`scale_haze_removal` of the
+        full-resolution maps): 0 returns the input, 1 (the default) the model's output, 2 its maps applied twice."""
         if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
             raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
         view = resize_to(hazy, view_size_for(*hazy.shape[-2:], self.view_size))
@@ -335,6 +352,8 @@ class GuidedGenerator(nn.Module):
         # the guided filter's local fits, pulled towards the network's slope: coefficient maps follow the image's
         # edges (no halos across depth edges) and flat regions keep their full-resolution texture
         fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
+        if strength != 1.0:  # strength 1 runs exactly the code it always ran
+            fit_slope, fit_offset = scale_haze_removal(fit_slope, fit_offset, strength)
         out = apply_coefficients(hazy, fit_slope, fit_offset, self.detail_radius, self.detail_eps)
         if not torch.is_grad_enabled():  # inference: in place, no full-size copies (same values)
             return out.clamp_(0.0, 1.0)

@@ -111,6 +111,11 @@ class UNetGenerator(nn.Module):
                 self.head.bias[0] = 4.0  # t ≈ 0.98: output ≈ input
                 self.head.bias[1:] = 1.5  # A ≈ 0.82
 
+    @property
+    def scales_strength(self) -> bool:
+        """Whether ``forward`` takes a strength other than 1 (the residual and asm heads do)."""
+        return self.head_kind == "asm" or self.residual
+
     whole_image = False  # fully convolutional: inference may tile it (see dehaze.models.generator.Generator)
 
     @property
@@ -118,7 +123,9 @@ class UNetGenerator(nn.Module):
         """Input sizes are padded internally to a multiple of this."""
         return 2**self.depth
 
-    def forward(self, hazy: torch.Tensor) -> torch.Tensor:
+    def forward(self, hazy: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """``strength`` scales the haze removed in the head's own terms: the residual (``hazy + S·r``) or the optical
+        depth (``t → t^S``); 0 returns the input. The plain image head has no such term and takes only 1."""
         if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
             raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
         height, width = hazy.shape[-2:]
@@ -134,8 +141,13 @@ class UNetGenerator(nn.Module):
         head = self.head(x)[..., top : top + height, left : left + width]
         if self.head_kind == "asm":
             transmission = T_MIN + (1.0 - T_MIN) * torch.sigmoid(head[:, :1])
+            if strength != 1.0:
+                transmission = transmission**strength
             airlight = torch.sigmoid(head[:, 1:])
             return straight_through_clamp((hazy - airlight) / transmission + airlight)
         if self.residual:
-            return straight_through_clamp(hazy + torch.tanh(head))
+            residual = torch.tanh(head)
+            return straight_through_clamp(hazy + (residual if strength == 1.0 else strength * residual))
+        if strength != 1.0:
+            raise ValueError("strength other than 1 needs a U-Net with a residual or asm head")
         return torch.sigmoid(head)
