@@ -1,0 +1,5 @@
+"""``dehaze-app``: a local web page (Gradio, the optional ``[app]`` extra) that dehazes uploaded photos.
+
+:mod:`dehaze.app.service` dehazes uploads exactly as ``dehaze-infer`` does (no Gradio there);
+:mod:`dehaze.app.page` lays out the page and its ``/dehaze`` API; :mod:`dehaze.cli.app` starts it.
+"""

@@ -1,0 +1,116 @@
+"""The Gradio page of ``dehaze-app``: upload photos, compare before/after, download PNGs or a zip; and ``/dehaze``.
+
+Imported only by ``dehaze-app`` (Gradio is the optional ``[app]`` extra). System fonts only: the page loads nothing
+from outside the machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from dehaze.app.service import DehazeService, PhotoResult, summary_lines, zip_results
+from dehaze.defaults import COLOR_MODES, STRENGTH_RANGE
+
+COLOR_HELP = "auto: colour stays colour, gray stays gray; gray: grayscale; luminance: dehaze Y, keep chroma"
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)  # no web fonts fetched
+
+
+def _shown(result: PhotoResult | None) -> tuple[Any, Any]:
+    """Slider value and DCP image of one result (empty when there is none)."""
+    if result is None:
+        return None, gr.update(value=None, visible=False)
+    slider = (str(result.before), str(result.after))
+    return slider, gr.update(value=str(result.dcp) if result.dcp else None, visible=result.dcp is not None)
+
+
+def _run_batch(service: DehazeService, files: list[str] | None, color: str, strength: float, with_dcp: bool, progress):
+    """The page's Dehaze button: every upload in turn, with a progress bar."""
+    if not files:
+        raise gr.Error("Upload one or more photos first.")
+    results = [
+        service.process(Path(file), color, strength, with_dcp)
+        for file in progress.tqdm(files, desc="dehazing", unit="photo")
+    ]
+    done = [result for result in results if result.after is not None]
+    download = None
+    if len(done) == 1:
+        download = str(done[0].after)
+    elif done:
+        download = str(zip_results(done, done[0].after.parent))
+    slider, dcp = _shown(done[0] if done else None)
+    names = [result.name for result in done]
+    choice = gr.update(choices=names, value=names[0] if names else None, visible=len(names) > 1)
+    return slider, dcp, download, summary_lines(results), choice, {result.name: result for result in done}
+
+
+def _api_dehaze(service: DehazeService, image: str, color: str = "auto", strength: float = 1.0) -> str:
+    """``/dehaze``: an image file → the PNG ``dehaze-infer --color COLOR --strength S`` writes for it."""
+    from dehaze.app.service import failure_reason
+    from dehaze.errors import DehazeError
+
+    if color not in COLOR_MODES:
+        raise gr.Error(f"color must be one of {', '.join(COLOR_MODES)}")
+    try:
+        return str(service.dehaze_to_png(Path(image), color, float(strength)))
+    except (DehazeError, OSError) as exc:
+        raise gr.Error(f"{Path(image).name}: {failure_reason(exc)}") from None
+
+
+def _controls() -> tuple[Any, Any, Any, Any, Any]:
+    files = gr.File(label="Photos", file_count="multiple", elem_id="photos")
+    color = gr.Radio(list(COLOR_MODES), value="auto", label="Colour mode", info=COLOR_HELP, elem_id="color")
+    strength = gr.Slider(
+        *STRENGTH_RANGE,
+        value=1.0,
+        step=0.05,
+        label="Strength",
+        elem_id="strength",
+        info="0 = the photo unchanged, 1 = the model's output, more removes more haze",
+    )
+    with_dcp = gr.Checkbox(label="Show the dark channel prior beside it", elem_id="with-dcp")
+    button = gr.Button("Dehaze", variant="primary", elem_id="run")
+    return files, color, strength, with_dcp, button
+
+
+def build_page(service: DehazeService, analytics: bool = False) -> gr.Blocks:
+    """The page and its API endpoint ``/dehaze`` (image file, colour mode, strength → PNG)."""
+    with gr.Blocks(title="dehaze", analytics_enabled=analytics, delete_cache=(3600, 3600)) as page:
+        gr.Markdown("# dehaze\nUpload hazy photos; they stay on this machine. PNG for one photo, a zip for many.")
+        results = gr.State({})
+        with gr.Row():
+            with gr.Column(scale=1):
+                files, color, strength, with_dcp, button = _controls()
+                messages = gr.Textbox(label="Messages", lines=3, interactive=False, elem_id="messages")
+                download = gr.File(label="Download", interactive=False, elem_id="download")
+            with gr.Column(scale=2):
+                choice = gr.Dropdown(label="Photo", visible=False, elem_id="choice")
+                slider = gr.ImageSlider(label="Before | after", type="filepath", format="png", elem_id="slider")
+                dcp = gr.Image(label="Dark channel prior", type="filepath", format="png", visible=False)
+
+        def run(files, color, strength, with_dcp, progress=gr.Progress()):
+            return _run_batch(service, files, color, strength, with_dcp, progress)
+
+        button.click(
+            run,
+            [files, color, strength, with_dcp],
+            [slider, dcp, download, messages, choice, results],
+            api_visibility="private",
+        )
+        choice.change(
+            lambda name, shown: _shown(shown.get(name)), [choice, results], [slider, dcp], api_visibility="private"
+        )
+        with gr.Row(visible=False):  # the API endpoint's own inputs and output, not shown on the page
+            api_image, api_color = gr.File(type="filepath"), gr.Textbox(value="auto")
+            api_strength, api_output = gr.Number(value=1.0), gr.File()
+        gr.Button(visible=False).click(
+            lambda image, color, strength: _api_dehaze(service, image, color, strength),
+            [api_image, api_color, api_strength],
+            api_output,
+            api_name="dehaze",
+        )
+    return page
