@@ -15,6 +15,7 @@ from dehaze.checkpoint.generator import (
     read_generator_file,
     read_generator_header,
     save_generator,
+    shipped_default_path,
 )
 from dehaze.checkpoint.safetensors_header import (
     MAX_CHECKPOINT_BYTES,
@@ -44,6 +45,7 @@ __all__ = [
     "TensorSpec",
     "TrainingState",
     "default_checkpoint_path",
+    "shipped_default_path",
     "describe_mismatch",
     "load_generator",
     "load_training_state",

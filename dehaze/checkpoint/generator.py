@@ -45,6 +45,13 @@ def default_checkpoint_path(channels: int = 1) -> Path:
     return installed if not source_tree.is_file() and installed.is_file() else source_tree
 
 
+def shipped_default_path() -> Path:
+    """The model loaded when none is named: the shipped gray model, or the RGB model when it ships alone (an RGB
+    model trained on gray samples serves gray photos too: gray in three channels, luminance out)."""
+    gray, rgb = default_checkpoint_path(1), default_checkpoint_path(3)
+    return gray if gray.is_file() or not rgb.is_file() else rgb
+
+
 def save_generator(
     model: torch.nn.Module, model_cfg: ModelConfig, path: Path, extra_metadata: dict[str, Any] | None = None
 ) -> None:
@@ -148,7 +155,7 @@ def load_generator(
     from dehaze.models.build import build_generator
 
     if path is None:
-        path = default_checkpoint_path()
+        path = shipped_default_path()
         if not path.is_file():
             raise DehazeError(
                 f"{path}: the shipped default model is missing; pass --checkpoint or train one with dehaze-train"
