@@ -28,6 +28,7 @@ MISSING_PATH: dict[str, list[str]] = {  # each command's missing input
     "dehaze-train": ["--data", MISSING, "--out", "/tmp/dehaze-bench-run", "--steps", "1"],
     "dehaze-fid": [MISSING, MISSING + "2"],
     "dehaze-synth": [MISSING, "/tmp/dehaze-bench-pairs"],
+    "dehaze-app": ["--checkpoint", MISSING + ".safetensors"],
 }
 
 

@@ -3,6 +3,7 @@
     python benchmarks/real_photo_sheet.py                       # gray: the gray model on luminance
     python benchmarks/real_photo_sheet.py --color               # colour: colour DCP and the RGB model
     python benchmarks/real_photo_sheet.py --photos DIR --checkpoint C.safetensors --out sheet.png
+    python benchmarks/real_photo_sheet.py --color --strength 0.5 1 1.25 1.5 --photos DIR --out strengths.png
 
 Every method runs on the full-resolution photo; the sheet shows each result scaled to ``--height`` px high.
 """
@@ -33,12 +34,12 @@ def _to_pil(image: np.ndarray, height: int) -> Image.Image:
     return pil.resize(size, Image.Resampling.LANCZOS)
 
 
-def sheet_rows(photos: list[Path], dehazer: Dehazer, channels: int, height: int) -> list[list[Image.Image]]:
-    """For every photo: [hazy, DCP, ours] as display-sized PIL images."""
+def sheet_rows(photos: list[Path], dehazers: list[Dehazer], channels: int, height: int) -> list[list[Image.Image]]:
+    """For every photo: [hazy, DCP, ours (one column per dehazer)] as display-sized PIL images."""
     rows = []
     for path in photos:
         hazy = read_image(path, channels)
-        outputs = [hazy, dark_channel_prior(hazy), dehazer.dehaze_array(hazy)]
+        outputs = [hazy, dark_channel_prior(hazy), *(dehazer.dehaze_array(hazy) for dehazer in dehazers)]
         rows.append([_to_pil(np.atleast_3d(image), height) for image in outputs])
     return rows
 
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--color", action="store_true", help="colour photos, colour DCP and the RGB model")
     parser.add_argument("--height", type=int, default=200, help="row height in the sheet (px)")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/real_sheet_{gray,color}.png")
+    parser.add_argument(
+        "--strength", type=float, nargs="+", default=[1.0], help="one column per dehaze-infer --strength"
+    )
     args = parser.parse_args(argv)
     channels = 3 if args.color else 1
     out = args.out or Path("benchmarks/results") / f"real_sheet_{'color' if args.color else 'gray'}.png"
@@ -83,10 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         from dehaze.checkpoint import default_checkpoint_path
 
         checkpoint = default_checkpoint_path(channels=3)
-    dehazer = Dehazer.from_checkpoint(checkpoint, device="cpu")
-    rows = sheet_rows(photos, dehazer, channels, args.height)
+    dehazers = [Dehazer.from_checkpoint(checkpoint, device="cpu", strength=s) for s in args.strength]
+    rows = sheet_rows(photos, dehazers, channels, args.height)
     label = "ours" + (f" ({checkpoint.name})" if checkpoint else " (shipped gray model)")
-    sheet = compose(rows, [p.name for p in photos], ("hazy", "dark channel prior", label))
+    labels = [label] if args.strength == [1.0] else [f"ours, strength {s:g}" for s in args.strength]
+    sheet = compose(rows, [p.name for p in photos], ("hazy", "dark channel prior", *labels))
     atomic_write(out, lambda tmp: sheet.save(tmp, format="PNG"))
     print(f"wrote {out} ({len(photos)} photos)")
     return 0

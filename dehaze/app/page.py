@@ -89,8 +89,15 @@ def build_page(service: DehazeService, analytics: bool = False) -> gr.Blocks:
                 download = gr.File(label="Download", interactive=False, elem_id="download")
             with gr.Column(scale=2):
                 choice = gr.Dropdown(label="Photo", visible=False, elem_id="choice")
-                slider = gr.ImageSlider(label="Before | after", type="filepath", format="png", elem_id="slider")
-                dcp = gr.Image(label="Dark channel prior", type="filepath", format="png", visible=False)
+                with gr.Row():
+                    slider = gr.ImageSlider(label="Before | after", type="filepath", format="png", elem_id="slider")
+                    dcp = gr.Image(
+                        label="Dark channel prior",
+                        type="filepath",
+                        format="png",
+                        visible=False,
+                        buttons=["download", "fullscreen"],
+                    )
 
         def run(files, color, strength, with_dcp, progress=gr.Progress()):
             return _run_batch(service, files, color, strength, with_dcp, progress)
