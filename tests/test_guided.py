@@ -213,3 +213,23 @@ def test_image_statistics_reach_the_global_head_and_old_files_load_without_them(
     del fields["global_stats"]  # as written before the option existed
     save_file(tensors, str(path), metadata={**metadata, "model_config": json.dumps(fields)})
     assert load_generator(path)[1].global_stats is False
+
+
+@pytest.mark.parametrize("detail_eps", [0.0, 1e-4])
+def test_gray_photo_through_an_rgb_model_equals_the_luminance_of_its_rgb_output(detail_eps: float) -> None:
+    """``dehaze_gray`` applies one luminance-weighted map instead of three: the same result where nothing clips."""
+    from dehaze.color import luminance
+
+    torch.manual_seed(0)
+    model = GuidedGenerator(3, width=4, view_size=16, detail_eps=detail_eps, global_head=True).eval()
+    torch.nn.init.normal_(model.net.head.weight, std=0.05)  # per-channel offsets that differ
+    gray = _hazy(_photo(40, 56))
+    with torch.no_grad():
+        fast = model.dehaze_gray(gray)
+        rgb = model(gray.expand(1, 3, -1, -1).contiguous())
+        slow = luminance(rgb)
+    unclipped = ((rgb > 0) & (rgb < 1)).all(dim=1, keepdim=True)
+    assert unclipped.float().mean() > 0.5
+    assert torch.allclose(fast[unclipped], slow[unclipped], atol=1e-5)
+    with pytest.raises(ValueError):
+        model.dehaze_gray(gray.expand(1, 3, -1, -1))

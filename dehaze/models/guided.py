@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dehaze.color import LUMA_WEIGHTS
 from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
@@ -347,6 +348,12 @@ class GuidedGenerator(nn.Module):
         if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
             raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
         view = resize_to(hazy, view_size_for(*hazy.shape[-2:], self.view_size))
+        fit_slope, fit_offset = self.view_maps(view, strength)
+        out = apply_coefficients(hazy, fit_slope, fit_offset, self.detail_radius, self.detail_eps)
+        return self._clamp(out)
+
+    def view_maps(self, view: torch.Tensor, strength: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The affine maps that :func:`apply_coefficients` applies at full resolution, at view resolution."""
         slope, offset = self.coefficients(view)
         target = slope * view + offset
         # the guided filter's local fits, pulled towards the network's slope: coefficient maps follow the image's
@@ -354,7 +361,24 @@ class GuidedGenerator(nn.Module):
         fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
         if strength != 1.0:  # strength 1 runs exactly the code it always ran
             fit_slope, fit_offset = scale_haze_removal(fit_slope, fit_offset, strength)
-        out = apply_coefficients(hazy, fit_slope, fit_offset, self.detail_radius, self.detail_eps)
+        return fit_slope, fit_offset
+
+    def dehaze_gray(self, gray: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """A gray photo (N×1×H×W) through an RGB model, at the cost of a gray one: the maps come from the view in
+        three equal channels, and since every channel of the full-resolution input is the same, the luminance of
+        the three outputs is one affine map of it (luminance-weighted slope and offset). Equals the luminance of
+        ``forward`` on the gray photo repeated to RGB wherever no channel of that output is clipped."""
+        if gray.dim() != 4 or gray.shape[1] != 1 or self.in_channels != 3:
+            raise ValueError(f"expected N×1×H×W input for an RGB model, got shape {tuple(gray.shape)}")
+        view = resize_to(gray, view_size_for(*gray.shape[-2:], self.view_size)).expand(-1, 3, -1, -1)
+        fit_slope, fit_offset = self.view_maps(view, strength)
+        weights = torch.tensor(LUMA_WEIGHTS.tolist(), dtype=gray.dtype, device=gray.device).view(1, 3, 1, 1)
+        fit_slope, fit_offset = (fit_slope * weights).sum(1, keepdim=True), (fit_offset * weights).sum(1, keepdim=True)
+        return self._clamp(apply_coefficients(gray, fit_slope, fit_offset, self.detail_radius, self.detail_eps))
+
+    @staticmethod
+    def _clamp(out: torch.Tensor) -> torch.Tensor:
+        """Outputs in [0, 1]: in place at inference, a straight-through clamp while training."""
         if not torch.is_grad_enabled():  # inference: in place, no full-size copies (same values)
             return out.clamp_(0.0, 1.0)
         return out + (out.clamp(0.0, 1.0) - out).detach()  # straight-through clamp
