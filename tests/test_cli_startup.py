@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("torch", "torchvision", "kornia", "scipy", "skimage", "cv2", "pytorch_fid", "numpy")
-COMMANDS = ("infer", "train", "fid", "synth")
+HEAVY = ("torch", "torchvision", "kornia", "scipy", "skimage", "cv2", "pytorch_fid", "numpy", "gradio")
+COMMANDS = ("infer", "train", "fid", "synth", "app")
 
 
 def _imported_after(command: str, argv: list[str]) -> tuple[list[str], int]:
