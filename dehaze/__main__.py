@@ -12,6 +12,7 @@ TOOLS = """commands:
   dehaze-train   train a generator (with no data: on the embedded default pairs)
   dehaze-fid     FID with its bootstrap ±, PSNR/SSIM of folders or of checkpoints on test pairs
   dehaze-synth   make hazy/clean training pairs from clean photos
+  dehaze-app     a local web page that dehazes uploaded photos (the [app] extra)
 each takes --help and --version"""
 
 

@@ -76,3 +76,13 @@ def test_error_line_follows_what_was_printed_in_order() -> None:
     )
     assert result.returncode == 1
     assert result.stdout == "device: cpu (2 threads)\nerror: bad config\n"
+
+
+def test_app_refuses_a_busy_port_before_gradio_and_torch() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        imported, code = _imported_after("app", ["--port", str(busy.getsockname()[1])])
+    assert code == 1 and imported == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -52,9 +53,21 @@ def _import_gradio(analytics: bool) -> None:
         raise DehazeError("dehaze-app needs the app extra: pip install -e '.[app]' (Gradio)") from None
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse an address this machine cannot listen on (e.g. a port in use) at once, in one line."""
+    if not 0 < port < 65536:
+        raise DehazeError(f"--port must be in 1..65535, got {port}")
+    try:
+        with socket.socket() as probe:
+            probe.bind((host, port))
+    except OSError as exc:
+        raise DehazeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+
+
 def serve(args: argparse.Namespace) -> int:
     """Load the model (errors before the server starts), then serve the page until interrupted."""
     refuse_missing([("--checkpoint", args.checkpoint)])
+    check_port(args.host, args.port)
     apply_max_pixels(args)
     _import_gradio(args.analytics)
     from dehaze.app.page import THEME, build_page
