@@ -23,6 +23,7 @@ from dehaze.defaults import COLOR_MODES
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8, value_range
+from dehaze.models.guided import GuidedGenerator
 from dehaze.pipeline import check_strength_range
 from dehaze.tiling import check_tiling, tiled_apply
 
@@ -172,6 +173,10 @@ class Dehazer:
         gray_model = self._model_for(1)
         if gray_model is not None:
             return gray_model.dehaze_tensor(gray)
+        if isinstance(self.generator, GuidedGenerator):  # one luminance-weighted map: a gray model's cost
+            with torch.inference_mode():
+                output = self.generator.dehaze_gray(gray.float().to(self.device), self.strength).float().cpu()
+            return clamp_unit(output, "model output")
         return luminance(self.dehaze_tensor(gray.expand(1, 3, -1, -1)))
 
     def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:

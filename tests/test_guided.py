@@ -233,3 +233,17 @@ def test_gray_photo_through_an_rgb_model_equals_the_luminance_of_its_rgb_output(
     assert torch.allclose(fast[unclipped], slow[unclipped], atol=1e-5)
     with pytest.raises(ValueError):
         model.dehaze_gray(gray.expand(1, 3, -1, -1))
+
+
+def test_dehazer_with_only_an_rgb_model_takes_gray_photos_the_fast_way() -> None:
+    """A gray photo and an RGB model: ``Dehazer`` uses ``dehaze_gray``, equal to the luminance of the RGB output."""
+    from dehaze.inference import Dehazer
+
+    torch.manual_seed(1)
+    cfg = ModelConfig(width=4, view_size=16, in_channels=3, out_channels=3)
+    model = build_generator(cfg)
+    torch.nn.init.normal_(model.net.head.weight, std=0.05)
+    gray = _hazy(_photo(40, 56))[0, 0].numpy()
+    fast = Dehazer(model, cfg, color="auto").dehaze_array(gray)
+    slow = Dehazer(model, cfg, color="gray").dehaze_array(np.repeat(gray[..., None], 3, axis=2))[..., 0]
+    assert fast.shape == gray.shape and np.abs(fast - slow).mean() < 1e-3
