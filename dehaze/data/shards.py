@@ -52,6 +52,12 @@ def resolve_shards(spec: str) -> list[str]:
     return urls
 
 
+def _reason(exc: Exception) -> str:
+    """One line for a failed read (webdataset appends the URL and stream to ``args``; the first is the message)."""
+    first = exc.args[0] if exc.args else ""
+    return f"{type(exc).__name__}: {str(first).splitlines()[0] if str(first) else 'no detail'}"
+
+
 def _is_local(url: str) -> bool:
     return not url.startswith("pipe:") and "://" not in url
 
@@ -74,9 +80,11 @@ def split_shards(urls: Sequence[str], val_fraction: float, test_fraction: float,
 
 def shard_samples(url: str) -> Iterator[dict[str, Any]]:
     """The raw samples of one shard (webdataset's own tar reader: local files, ``pipe:`` and URLs)."""
-    from webdataset.tariterators import tarfile_samples
+    from webdataset.gopen import gopen
+    from webdataset.tariterators import group_by_keys, tar_file_expander
 
-    yield from tarfile_samples(iter([{"url": url}]))
+    with gopen(url, "rb") as stream:  # closed however the reading ends
+        yield from group_by_keys(tar_file_expander(iter([{"url": url, "stream": stream}])))
 
 
 def unpack_pairs(urls: Sequence[str], folder: Path) -> list[tuple[Path, Path]]:
@@ -100,7 +108,7 @@ def unpack_pairs(urls: Sequence[str], folder: Path) -> list[tuple[Path, Path]]:
         except StopIteration:
             raise DehazeError(f"held-out shard {url}: sample {sample['__key__']} has no {role} image") from None
         except Exception as exc:  # noqa: BLE001 - a held-out shard that cannot be read stops the run, named
-            raise DehazeError(f"held-out shard {url}: unreadable ({type(exc).__name__}: {exc})") from None
+            raise DehazeError(f"held-out shard {url}: unreadable ({_reason(exc)})") from None
     atomic_write_text(listing, "\n".join(urls))
     return find_pairs(folder).pairs
 
@@ -213,7 +221,7 @@ class ShardStream(IterableDataset):
                     if item is not None:
                         yield item
         except Exception as exc:  # noqa: BLE001 - any failure to open or untar is an unreadable shard
-            yield from self._bad(f"shard {url}: unreadable after {offset + 1} samples ({type(exc).__name__}: {exc})")
+            yield from self._bad(f"shard {url}: unreadable after {offset + 1} sample(s) ({_reason(exc)})")
 
     def _item(self, sample: dict[str, Any], reader: int, position: Position) -> dict[str, Any] | None:
         try:
