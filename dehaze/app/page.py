@@ -11,8 +11,9 @@ from typing import Any
 
 import gradio as gr
 
-from dehaze.app.service import DehazeService, PhotoResult, summary_lines, zip_results
+from dehaze.app.service import DehazeService, PhotoResult, failure_reason, summary_lines, zip_results
 from dehaze.defaults import COLOR_MODES, STRENGTH_RANGE
+from dehaze.errors import DehazeError
 
 COLOR_HELP = "auto: colour stays colour, gray stays gray; gray: grayscale; luminance: dehaze Y, keep chroma"
 THEME = gr.themes.Default(
@@ -28,7 +29,14 @@ def _shown(result: PhotoResult | None) -> tuple[Any, Any]:
     return slider, gr.update(value=str(result.dcp) if result.dcp else None, visible=result.dcp is not None)
 
 
-def _run_batch(service: DehazeService, files: list[str] | None, color: str, strength: float, with_dcp: bool, progress):
+def _run_batch(
+    service: DehazeService,
+    files: list[str] | None,
+    color: str,
+    strength: float,
+    with_dcp: bool,
+    progress: gr.Progress,
+) -> tuple[Any, ...]:
     """The page's Dehaze button: every upload in turn, with a progress bar."""
     if not files:
         raise gr.Error("Upload one or more photos first.")
@@ -50,9 +58,6 @@ def _run_batch(service: DehazeService, files: list[str] | None, color: str, stre
 
 def _api_dehaze(service: DehazeService, image: str, color: str = "auto", strength: float = 1.0) -> str:
     """``/dehaze``: an image file → the PNG ``dehaze-infer --color COLOR --strength S`` writes for it."""
-    from dehaze.app.service import failure_reason
-    from dehaze.errors import DehazeError
-
     if color not in COLOR_MODES:
         raise gr.Error(f"color must be one of {', '.join(COLOR_MODES)}")
     try:
@@ -99,7 +104,9 @@ def build_page(service: DehazeService, analytics: bool = False) -> gr.Blocks:
                         buttons=["download", "fullscreen"],
                     )
 
-        def run(files, color, strength, with_dcp, progress=gr.Progress()):
+        def run(
+            files: list[str] | None, color: str, strength: float, with_dcp: bool, progress: gr.Progress = gr.Progress()
+        ) -> tuple[Any, ...]:
             return _run_batch(service, files, color, strength, with_dcp, progress)
 
         button.click(
