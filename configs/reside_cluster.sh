@@ -4,13 +4,14 @@
 #   1. pack, once, on any machine that sees the data (CPU only; W processes):
 #        bash configs/reside_cluster.sh pack its /data/RESIDE/ITS /shared/shards/its
 #      then, for object storage, copy the folder up (aws s3 sync /shared/shards/its s3://bucket/its).
-#      Every reader (rank × data-loader worker) needs a shard of its own: shards >= NNODES × GPUS × num_workers.
-#      SHARD_SIZE defaults to 50 pairs for ITS (280 shards) and 500 for OTS (about 630 shards).
+#      Every reader (rank × data-loader worker) needs a shard of its own: shards >= NNODES × GPUS × num_workers,
+#      and several per reader keep the readers' epochs even. SHARD_SIZE defaults to 10 pairs for ITS (1,399
+#      shards, about 9 MB each) and 100 for OTS: enough for 4 nodes × 8 GPUs × 8 workers = 256 readers.
 #   2. train, on every node (the same command; NODE_RANK differs):
 #        NNODES=4 GPUS=8 NODE_RANK=0 MASTER=node0:29500 \
 #          bash configs/reside_cluster.sh train its /shared/shards/its /shared/runs/its /data/RESIDE/SOTS/indoor
 #      SHARDS may be a folder on shared storage, a brace pattern, or a pipe: URL, e.g.
-#        'pipe:aws s3 cp s3://bucket/its/train-{000000..000013}.tar -'   (gcloud storage cat gs://..., azcopy ...)
+#        'pipe:aws s3 cp s3://bucket/its/train-{000000..001398}.tar -'   (gcloud storage cat gs://..., azcopy ...)
 #      ARCH=unet trains the U-Net instead of the guided generator. Resume: the same command with RESUME=1.
 set -euo pipefail
 ACTION="${1:?pack or train}"
@@ -20,7 +21,7 @@ case "$ACTION" in
   pack)
     SRC="${3:?RESIDE subset folder (hazy/ + clear/)}"
     OUT="${4:?shard folder}"
-    dehaze-synth "$SRC" "$OUT" --shards --pairs --color --shard-size "${SHARD_SIZE:-$([[ $SUBSET == its ]] && echo 50 || echo 500)}" --workers "${W:-8}" --seed 0
+    dehaze-synth "$SRC" "$OUT" --shards --pairs --color --shard-size "${SHARD_SIZE:-$([[ $SUBSET == its ]] && echo 10 || echo 100)}" --workers "${W:-8}" --seed 0
     ;;
   train)
     SHARDS="${3:?shard folder, brace pattern or pipe: URL}"

@@ -118,6 +118,19 @@ def test_two_ranks_read_disjoint_shards_and_every_sample_once_per_epoch(shard_di
         _stream(urls, 0, world=2, workers=3)
 
 
+def test_brace_patterns_and_pipe_urls_read_the_same_samples(shard_dir: Path) -> None:
+    pattern = str(shard_dir / "train-{000000..000003}.tar")
+    assert resolve_shards(pattern) == resolve_shards(str(shard_dir))
+    piped = resolve_shards(f"pipe:cat {pattern}")
+    assert piped[0] == f"pipe:cat {shard_dir / 'train-000000.tar'}"
+    local, remote = iter(_stream(resolve_shards(pattern), 0, world=1)), iter(_stream(piped, 0, world=1))
+    for _ in range(5):
+        a, b = next(local), next(remote)
+        assert a["name"] == b["name"] and torch.equal(a["clean"], b["clean"])
+    with pytest.raises(Exception, match=r"train-000004.tar: shard not found \(and 5 more\)"):
+        resolve_shards(str(shard_dir / "train-{000000..000009}.tar"))
+
+
 def test_stream_continues_exactly_from_a_saved_position(shard_dir: Path) -> None:
     urls = resolve_shards(str(shard_dir))
     straight = iter(_stream(urls, 0, world=1))

@@ -144,7 +144,13 @@ class StreamPosition:
 
 
 def shard_loader(
-    config: Config, splits: DataSplits, ctx: DistContext, start_step: int, position: StreamPosition, log: Callable
+    config: Config,
+    splits: DataSplits,
+    ctx: DistContext,
+    device: torch.device,
+    start_step: int,
+    position: StreamPosition,
+    log: Callable[[str], None],
 ) -> DataLoader:
     """Batches of this rank's shard readers (one per data-loader worker), from where ``position`` says."""
     tc = config.train
@@ -168,6 +174,7 @@ def shard_loader(
         batch_size=tc.batch_size,
         collate_fn=collate_or_error,
         num_workers=tc.num_workers,
+        pin_memory=device.type == "cuda",
         persistent_workers=tc.num_workers > 0,
         drop_last=True,
     )
@@ -187,7 +194,7 @@ def training_batches(
     ``log``."""
     if splits.shards:
         position = position if position is not None else StreamPosition()
-        loader = shard_loader(config, splits, ctx, start_step, position, log)
+        loader = shard_loader(config, splits, ctx, device, start_step, position, log)
     else:
         loader = _dataset_loader(config, splits, ctx, device, start_step, log)
     for batch in loader:
