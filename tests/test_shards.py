@@ -252,3 +252,12 @@ def test_ddp_two_cpu_ranks_train_from_shards(shard_dir: Path, tmp_path: Path) ->
         assert torch.equal(rank0[key], rank1[key]), key
     readers = torch.load(run / "last.state.pt", weights_only=True)["stream"]["readers"]
     assert sorted(readers) == ["0", "1"]  # both ranks' positions, gathered to rank 0
+
+
+def test_too_few_shards_to_hold_out_is_refused_before_training(shard_dir: Path, tmp_path: Path, capsys) -> None:
+    two = f"{shard_dir}/train-{{000000..000001}}.tar"
+    args = ["--shards", two, "--out", str(tmp_path / "run"), "--steps", "1", *TINY_TRAIN_ARGS]
+    assert train_main([*args, "--set", "train.test_fraction=0"]) == 1  # 10% of two shards: none held out
+    err = capsys.readouterr().err
+    assert "2 shard(s) and no pairs to validate or test on; give --val" in err
+    assert not (tmp_path / "run" / "last.state.pt").exists()

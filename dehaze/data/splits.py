@@ -92,6 +92,11 @@ def _shard_splits(config: Config, log: Any, heldout_dir: Path | None) -> DataSpl
     train, val_urls, test_urls = split_shards(
         urls, val_fraction, 0.0 if test is not None else cfg.test_fraction, cfg.seed
     )
+    if not (val or test or val_urls or test_urls):
+        raise DehazeError(
+            f"{cfg.shards}: {len(urls)} shard(s) and no pairs to validate or test on; give --val (or more shards and "
+            "train.val_fraction > 0, which holds out whole shards)"
+        )
     if val is None:
         val = unpack_pairs(val_urls, heldout_dir / "val") if heldout_dir is not None and val_urls else []
     if test is None:
