@@ -25,6 +25,7 @@ from dehaze.cli.train import main as train_main
 from dehaze.config import HazeConfig
 from dehaze.data.onthefly import degrade
 from dehaze.data.shards import ReaderLayout, ShardStream, ShardStreamConfig, resolve_shards, split_shards
+from dehaze.train.sampling import StreamPosition
 
 
 def _photos(folder: Path, count: int, size: tuple[int, int] = (40, 56)) -> Path:
@@ -261,3 +262,23 @@ def test_too_few_shards_to_hold_out_is_refused_before_training(shard_dir: Path, 
     err = capsys.readouterr().err
     assert "2 shard(s) and no pairs to validate or test on; give --val" in err
     assert not (tmp_path / "run" / "last.state.pt").exists()
+
+
+def test_unreadable_photo_stops_synthesis_or_is_skipped(tmp_path: Path, capsys) -> None:
+    clean = _photos(tmp_path / "clean", 3)
+    (clean / "broken.png").write_bytes(b"not an image")
+    args = [str(clean), str(tmp_path / "out"), "--shards", "--crop", "16", "--quiet"]
+    assert synth_main(args) == 1
+    assert "broken.png" in capsys.readouterr().err and not list((tmp_path / "out").glob("*.tar"))
+    assert synth_main([*args, "--skip-bad", "--overwrite"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err and "broken.png" in captured.err and "wrote 3 samples" in captured.out
+
+
+def test_a_changed_reader_layout_restarts_the_earliest_epoch() -> None:
+    position = StreamPosition()
+    position.load_state_dict({"layout": [1, 2], "readers": {"0": [3, 1, 2], "1": [2, 0, 5]}})
+    assert position.for_layout((1, 2), print) == {0: (3, 1, 2), 1: (2, 0, 5)}  # same layout: exact
+    messages: list[str] = []
+    assert position.for_layout((2, 2), messages.append) == {r: (2, 0, 0) for r in range(4)}
+    assert "restarts epoch 2" in messages[0]
