@@ -126,14 +126,21 @@ def render_markdown(card: dict) -> str:
     for name, verdicts in card["gate"].items():
         passed = not any(v["worse"] for v in verdicts)
         lines += ["", f"**{name}** against the shipped models: {'passes' if passed else 'fails'} the ship gate", ""]
-        lines += ["| row | candidate | shipped | improvement ± margin | verdict |", "|---|---:|---:|---:|---|"]
-        for v in verdicts:
-            verdict = "worse" if v["worse"] else ("better" if v["improvement"] > v["margin"] else "within noise")
+        lines += [
+            "| row | candidate | shipped | improvement ± margin | verdict | better release | improvement ± margin |",
+            "|---|---:|---:|---:|---|---:|---:|",
+        ]
+        for v, r in zip(verdicts, card["releases"][name], strict=True):
             lines.append(
                 f"| {v['row']} | {_cell(v['candidate'])} | {_cell(v['reference'])} | "
-                f"{v['improvement']:+.3f} ± {v['margin']:.3f} | {verdict} |"
+                f"{v['improvement']:+.3f} ± {v['margin']:.3f} | {_verdict(v)} | {_cell(r['reference'])} | "
+                f"{r['improvement']:+.3f} ± {r['margin']:.3f} ({_verdict(r)}) |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _verdict(v: dict) -> str:
+    return "worse" if v["worse"] else ("better" if v["improvement"] > v["margin"] else "within noise")
 
 
 def _cell(value: float | None) -> str:
@@ -143,7 +150,7 @@ def _cell(value: float | None) -> str:
 def build_card(columns: list[Column], candidates: list[Column], shipped: Column, sets: list[EvalSet], refresh: bool):
     """Score every column and compare every candidate with the shipped models."""
     scores = {column.name: score_column(column, sets, refresh) for column in [*columns, *candidates]}
-    card: dict = {"sets": {t.name: str(t.path) for t in sets}, "columns": {}, "rows": {}, "gate": {}}
+    card: dict = {"sets": {t.name: str(t.path) for t in sets}, "columns": {}, "rows": {}, "gate": {}, "releases": {}}
     for test in sets:
         for metric in test.metrics:
             row = f"{test.name}/{metric}"
@@ -154,6 +161,9 @@ def build_card(columns: list[Column], candidates: list[Column], shipped: Column,
     for column in candidates:
         verdicts = compare(scores[column.name], scores[shipped.name], sets)
         card["gate"][column.name] = [dict(v.__dict__, worse=v.worse) for v in verdicts]
+        against = [compare(scores[column.name], scores[name], sets) for name in RELEASES]
+        best = [min(row, key=lambda v: v.improvement) for row in zip(*against, strict=True)]  # the better release
+        card["releases"][column.name] = [dict(v.__dict__, worse=v.worse) for v in best]
     card["files"] = {c.name: [str(p) for p in c.files] for c in [*columns, *candidates]}
     card["hashes"] = {c.name: c.key() for c in [*columns, *candidates]}
     return card
