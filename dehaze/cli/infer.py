@@ -1,7 +1,8 @@
 """``dehaze-infer``: dehaze image files and folders into a mirrored output tree, safely.
 
     dehaze-infer INPUT... -o OUT [--checkpoint PATH] [--device cpu|cuda] [--color auto|gray|luminance|per-channel]
-                 [--overwrite] [--ext png] [--tile 1024] [--overlap 32] [--batch-size N] [--dcp] [--quiet]
+                 [--overwrite] [--ext png] [--tile 1024] [--overlap 32] [--batch-size N] [--dcp] [--strength S]
+                 [--quiet]
 
 Folders are searched recursively and mirrored under OUT (relative to the folder); a file given directly goes to
 OUT itself. Files are decoded by content. Outputs get the ``--ext`` suffix; when two inputs in one folder would map
