@@ -115,7 +115,11 @@ def unpack_pairs(urls: Sequence[str], folder: Path) -> list[tuple[Path, Path]]:
 
 def decode_pair(sample: dict[str, Any], channels: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(hazy, clean, json) of a raw sample; a missing or undecodable image or a size mismatch is a DehazeError."""
-    meta = json.loads(sample["json"]) if "json" in sample else {}
+    try:
+        meta = json.loads(sample["json"]) if "json" in sample else {}
+    except ValueError as exc:
+        raise DehazeError(f"json: not valid JSON ({exc})") from None
+    meta = meta if isinstance(meta, dict) else {}
     images = []
     for role in ("hazy", "clean"):
         key = next((k for k in sample if k.split(".")[0] == role and k.split(".")[-1] in ("png", "jpg", "jpeg")), None)
