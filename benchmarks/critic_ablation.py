@@ -5,8 +5,10 @@ of each row's test outputs against the clean photos.
     bash scripts/ablate_critic.sh          # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}
     python benchmarks/critic_ablation.py   # benchmarks/results/critic_ablation.{json,md} and critic_spectrum.png
 
-The metrics are the trainer's own test report (``metrics.json``: the run's best checkpoint by validation PSNR on the
-held-out test pairs). The spectrum applies the same checkpoints to the same test pairs the way ``dehaze-infer`` does.
+Every finished run's best checkpoint (by validation PSNR, as the trainer picks it) is applied to the held-out test
+pairs the way ``dehaze-infer`` applies it and scored there: PSNR, SSIM, FID ± its 95% bootstrap margin (against the
+clean test photos), spectral distance and spectral detectability; the same outputs give the spectra. Scores are
+cached next to each run (``critic_scores.json``), so a rerun only scores the runs that are new.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dehaze.config import parse_yaml
 from dehaze.data.pairing import find_pairs
 from dehaze.imageio import read_image
 from dehaze.inference import Dehazer
+from dehaze.metrics.evaluate import clean_reference, evaluate_pairs
 from dehaze.spectrum import azimuthal_power_spectrum
 
 CRITICS = ("l1", "spatial", "frequency", "dual")
@@ -39,27 +42,25 @@ LABELS = {
 METRICS = ("psnr", "ssim", "fid", "spectral_distance", "detectability")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "fid": False, "spectral_distance": False, "detectability": False}
 DIGITS = {"psnr": 2, "ssim": 4, "fid": 1, "spectral_distance": 3, "detectability": 3}
-BEST_ROW = "dehaze (best)"
 REFERENCE_ROWS = ("hazy input", "dark channel prior")
 RUN_NAME = re.compile(r"^(?P<critic>l1|spatial|frequency|dual)_s(?P<seed>\d+)$")
 SPECTRUM_BINS = 128  # rings from DC to the corners; the plot keeps those inside the Nyquist circle
 
 
 def _metrics(row: dict[str, Any]) -> dict[str, float | None]:
-    """The five headline metrics of one ``metrics.json`` row, plus their uncertainties."""
+    """The five headline metrics of one :func:`evaluate_pairs` result, plus their uncertainties."""
     picked = {name: row.get(name) for name in METRICS}
     picked.update(fid_margin=row.get("fid_margin"), detectability_std=row.get("detectability_std"))
     return picked
 
 
-def load_runs(root: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, float | None]]]:
-    """Every finished run under ``root`` (``{critic}_s{seed}/metrics.json``) and the hazy/DCP reference rows."""
-    runs, references = [], {}
+def load_runs(root: Path) -> list[dict[str, Any]]:
+    """Every finished run under ``root`` (``{critic}_s{seed}`` with the trainer's ``metrics.json``)."""
+    runs = []
     for run_dir in sorted(root.iterdir() if root.is_dir() else []):
         match = RUN_NAME.match(run_dir.name)
         if not match or not (run_dir / "metrics.json").is_file():
             continue
-        report = json.loads((run_dir / "metrics.json").read_text())
         config = parse_yaml((run_dir / "config.yaml").read_text())
         runs.append(
             {
@@ -68,12 +69,49 @@ def load_runs(root: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, flo
                 "seed": int(config["train"]["seed"]),
                 "steps": int(config["train"]["steps"]),
                 "run": run_dir.name,
-                "checkpoint": report["checkpoint"],
-                "metrics": _metrics(report["results"][BEST_ROW]),
+                "checkpoint": str(run_dir / "best.safetensors"),
             }
         )
-        references = {name: _metrics(report["results"][name]) for name in REFERENCE_ROWS}
-    return runs, references
+    return runs
+
+
+class Scorer:
+    """Scores dehazing functions on the test pairs against one shared clean reference (FID statistics, spectrum)."""
+
+    def __init__(self, test: Path, device: str) -> None:
+        from dehaze.metrics.inception import load_inception
+
+        self.pairs = find_pairs(test).pairs
+        self.device = device
+        self.inception = load_inception(device=device)
+        self.reference = clean_reference(self.pairs, self.inception, channels=1, progress=False)
+        self.clean_spectrum = mean_power_spectrum([read_image(c, channels=1) for _, c in self.pairs])
+
+    def score(self, dehaze_fn: Any) -> tuple[dict[str, float | None], list[float]]:
+        """Metrics and mean power spectrum of ``dehaze_fn``'s outputs (None: the hazy input itself)."""
+        outputs: list[np.ndarray] = []
+
+        def recorded(image: np.ndarray) -> np.ndarray:
+            output = image if dehaze_fn is None else dehaze_fn(image)
+            outputs.append(np.atleast_3d(np.clip(output, 0.0, 1.0)))
+            return output
+
+        result = evaluate_pairs(
+            recorded, self.pairs, channels=1, inception=self.inception, reference=self.reference, progress=False
+        )
+        return _metrics(result), mean_power_spectrum(outputs).tolist()
+
+    def score_run(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The run's scores, from its cache when that is newer than the checkpoint."""
+        checkpoint = Path(run["checkpoint"])
+        cache = checkpoint.parent / "critic_scores.json"
+        if cache.is_file() and cache.stat().st_mtime > checkpoint.stat().st_mtime:
+            return json.loads(cache.read_text())
+        dehazer = Dehazer.from_checkpoint(checkpoint, device=self.device)
+        metrics, spectrum = self.score(dehazer.dehaze_array)
+        scores = {"metrics": metrics, "spectrum": spectrum}
+        atomic_write_text(cache, json.dumps(scores))
+        return scores
 
 
 def _value(run: dict[str, Any], metric: str) -> float:
@@ -140,22 +178,14 @@ def mean_power_spectrum(images: list[np.ndarray]) -> np.ndarray:
     return total / max(len(images), 1)
 
 
-def row_spectra(runs: list[dict[str, Any]], test: Path, device: str) -> dict[str, np.ndarray]:
-    """Mean power spectrum of the clean photos, the hazy inputs and each row's outputs (all seeds pooled)."""
-    pairs = find_pairs(test).pairs
-    hazy = [read_image(h, channels=1) for h, _ in pairs]
-    spectra = {
-        "clean photos": mean_power_spectrum([read_image(c, channels=1) for _, c in pairs]),
-        "hazy input": mean_power_spectrum(hazy),
-    }
+def row_spectra(runs: list[dict[str, Any]], spectra: dict[str, list[float]]) -> dict[str, np.ndarray]:
+    """Mean power spectrum of each row's test outputs (seeds pooled) after the reference curves in ``spectra``."""
+    rows = {name: np.asarray(curve) for name, curve in spectra.items()}
     for critic in CRITICS:
-        outputs = []
-        for run in (run for run in runs if run["critic"] == critic):
-            dehazer = Dehazer.from_checkpoint(Path(run["checkpoint"]), device=device)
-            outputs += [np.atleast_3d(dehazer.dehaze_array(image)) for image in hazy]
-        if outputs:
-            spectra[LABELS[critic]] = mean_power_spectrum(outputs)
-    return spectra
+        curves = [np.asarray(run["spectrum"]) for run in runs if run["critic"] == critic]
+        if curves:
+            rows[LABELS[critic]] = np.mean(curves, axis=0)
+    return rows
 
 
 def plot_spectra(spectra: dict[str, np.ndarray], path: Path, title: str) -> None:
@@ -188,27 +218,44 @@ def plot_spectra(spectra: dict[str, np.ndarray], path: Path, title: str) -> None
     plt.close(figure)
 
 
+def score_all(runs: list[dict[str, Any]], scorer: Scorer, cache: Path) -> tuple[dict, dict[str, list[float]]]:
+    """Scores every run in place; returns the reference rows (hazy input, DCP) and the reference spectra, which are
+    cached in ``cache``."""
+    from dehaze.dcp import dark_channel_prior
+
+    if cache.is_file():
+        saved = json.loads(cache.read_text())
+        references, spectra = saved["references"], saved["spectra"]
+    else:
+        references, spectra = {}, {"clean photos": scorer.clean_spectrum.tolist()}
+        for name, dehaze_fn in zip(REFERENCE_ROWS, (None, dark_channel_prior), strict=True):
+            references[name], spectra[name] = scorer.score(dehaze_fn)
+        atomic_write_text(cache, json.dumps({"references": references, "spectra": spectra}))
+    for run in runs:
+        run.update(scorer.score_run(run))
+    return references, spectra
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="?", default=Path("runs/critic_ablation"))
     parser.add_argument("--test", type=Path, default=Path("runs/data/test"), help="the runs' test pairs")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-plot", action="store_true", help="only the JSON and the table")
     args = parser.parse_args()
-    runs, references = load_runs(args.runs)
+    runs = load_runs(args.runs)
     if not runs:
         print(f"error: no finished runs ({{critic}}_s{{seed}}/metrics.json) under {args.runs}", file=sys.stderr)
         return 1
-    public = [{k: v for k, v in run.items() if k != "checkpoint"} for run in runs]
+    references, spectra = score_all(runs, Scorer(args.test, args.device), args.runs / "critic_references.json")
+    public = [{k: v for k, v in run.items() if k not in ("checkpoint", "spectrum")} for run in runs]
     atomic_write_text(args.out / "critic_ablation.json", json.dumps(public, indent=2) + "\n")
     table = markdown_table(runs, references)
     atomic_write_text(args.out / "critic_ablation.md", table)
     print(table)
-    if not args.no_plot:
-        steps = sorted({run["steps"] for run in runs})
-        title = f"U-Net test outputs ({len(find_pairs(args.test).pairs)} pairs), {'/'.join(map(str, steps))} steps"
-        plot_spectra(row_spectra(runs, args.test, args.device), args.out / "critic_spectrum.png", title)
+    steps = "/".join(str(s) for s in sorted({run["steps"] for run in runs}))
+    title = f"U-Net test outputs ({len(find_pairs(args.test).pairs)} pairs), {steps} steps, seeds pooled"
+    plot_spectra(row_spectra(runs, spectra), args.out / "critic_spectrum.png", title)
     return 0
 
 

@@ -16,23 +16,11 @@ from dehaze.errors import ConfigError, DehazeError
 
 
 @dataclass
-class ModelConfig:
-    """Generator: ``arch="guided"`` (whole-scene, low-resolution view, default) or ``"unet"`` (the ablation's U-Net).
+class GuidedConfig:
+    """Options of the whole-scene guided generator (:class:`dehaze.models.guided.GuidedGenerator`), with the
+    defaults a ``ModelConfig`` gives it (the shipped models' settings); ``channels`` is in and out."""
 
-    ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``, ``view_size``,
-    ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``, ``global_head``,
-    ``global_stats`` are options of
-    the guided generator (``in_channels`` is its channel count).
-    """
-
-    arch: str = "guided"
-    in_channels: int = 1
-    out_channels: int = 1
-    base_width: int = 8
-    depth: int = 4
-    residual: bool = True
-    norm: str = "batch"
-    head: str = "image"
+    channels: int = 1
     width: int = 32
     view_size: int = 48
     prior_patch: int = 5
@@ -44,10 +32,65 @@ class ModelConfig:
     global_stats: bool = False
 
 
+@dataclass
+class UNetConfig:
+    """Options of the U-Net (:class:`dehaze.models.unet.UNetGenerator`, whose defaults are these)."""
+
+    in_channels: int = 1
+    out_channels: int = 1
+    base_width: int = 8
+    depth: int = 4
+    residual: bool = True
+    norm: str = "batch"
+    head: str = "image"
+
+
+_GUIDED, _UNET = GuidedConfig(), UNetConfig()
+
+
+@dataclass
+class ModelConfig:
+    """Generator: ``arch="guided"`` (whole-scene, low-resolution view, default) or ``"unet"`` (the ablation's U-Net).
+
+    One flat section, so configs, checkpoints and ``--set model.*`` name every option the same way whatever the
+    architecture: ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``,
+    ``view_size``, ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``,
+    ``global_head``, ``global_stats`` are options of the guided generator (``in_channels`` is its channel count).
+    :meth:`guided` and :meth:`unet` give the architecture's own config; the defaults here are theirs.
+    """
+
+    arch: str = "guided"
+    in_channels: int = _UNET.in_channels
+    out_channels: int = _UNET.out_channels
+    base_width: int = _UNET.base_width
+    depth: int = _UNET.depth
+    residual: bool = _UNET.residual
+    norm: str = _UNET.norm
+    head: str = _UNET.head
+    width: int = _GUIDED.width
+    view_size: int = _GUIDED.view_size
+    prior_patch: int = _GUIDED.prior_patch
+    guide_radius: int = _GUIDED.guide_radius
+    guide_eps: float = _GUIDED.guide_eps
+    detail_radius: int = _GUIDED.detail_radius
+    detail_eps: float = _GUIDED.detail_eps
+    global_head: bool = _GUIDED.global_head
+    global_stats: bool = _GUIDED.global_stats
+
+    def guided(self) -> GuidedConfig:
+        """The guided generator's options (``channels`` = ``in_channels``)."""
+        values = {item.name: getattr(self, item.name, None) for item in dataclasses.fields(GuidedConfig)}
+        return GuidedConfig(**{**values, "channels": self.in_channels})
+
+    def unet(self) -> UNetConfig:
+        """The U-Net's options."""
+        return UNetConfig(**{item.name: getattr(self, item.name) for item in dataclasses.fields(UNetConfig)})
+
+
 # Allowed values of every ModelConfig field, checked by validate_model_config before a generator is allocated, so a
-# config or checkpoint from elsewhere cannot ask for an absurd model. Ranges are inclusive and above any useful size,
-# yet keep the largest model allowed inside the memory promise: the largest U-Net (base_width 16, depth 6) peaks at
-# about 1.2 GB RSS on a 1024² colour tile (the default --tile), PyTorch itself included.
+# config or checkpoint from elsewhere cannot ask for an absurd model. Ranges are inclusive and above any useful size.
+# The U-Net's width goes up to pix2pix's 64: its weights stay far below the checkpoint size limit, and its
+# activations are bounded by the inference tile, which shrinks with the model (dehaze.models.memory).
 MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
     "arch": ("guided", "unet"),
     "in_channels": (1, 3),
@@ -59,7 +102,7 @@ MODEL_CHOICES: dict[str, tuple[Any, ...]] = {
     "global_stats": (True, False),
 }
 MODEL_RANGES: dict[str, tuple[float, float]] = {
-    "base_width": (1, 16),  # 64 allowed a 172 MB U-Net that needed > 1.5 GB on one 1024² tile
+    "base_width": (1, 64),  # pix2pix's width; memory is bounded by the tile (dehaze.models.memory), not by a cap
     "depth": (1, 6),
     "width": (1, 128),
     "view_size": (4, 1024),

@@ -24,6 +24,7 @@ from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8, value_range
 from dehaze.models.guided import GuidedGenerator
+from dehaze.models.memory import fit_tiles
 from dehaze.pipeline import check_strength_range
 from dehaze.tiling import check_tiling, tiled_apply
 
@@ -99,9 +100,10 @@ class Dehazer:
         # channels-last convolutions are ~1.5× faster on the CPU (oneDNN) and suit tensor cores on CUDA
         self.generator = generator.to(self.device, memory_format=torch.channels_last)
         self.model_cfg = model_cfg
-        self.tile = tile
-        self.overlap = overlap
-        self.batch_size = batch_size
+        self.tile, self.batch_size = tile, batch_size
+        if model_cfg.arch == "unet":  # memory is bounded by the tiles, not by the width (dehaze.models.memory)
+            self.tile, self.batch_size = fit_tiles(model_cfg.unet(), tile, batch_size)
+        self.overlap = overlap if not self.tile or overlap < self.tile else self.tile // 2
         self.color = color
         self.strength = float(strength)
         self.amp = amp and self.device.type == "cuda"

@@ -415,12 +415,13 @@ def test_finite_but_huge_weights_are_refused(tmp_path: Path) -> None:
         load_generator(tmp_path / "huge.safetensors")
 
 
-def test_unet_bounds_keep_the_memory_promise() -> None:
+def test_unet_bounds_allow_pix2pix_width_and_no_more() -> None:
+    """Width 64 (pix2pix) is allowed, its memory bounded by the tile (tests/test_unet_memory.py); 65 is refused."""
     from dehaze.config import ModelConfig, validate_model_config
 
-    validate_model_config(ModelConfig(arch="unet", base_width=16, depth=6))
-    with pytest.raises(DehazeError, match="model.base_width: 64 is outside"):
-        validate_model_config(ModelConfig(arch="unet", base_width=64, depth=6))
+    validate_model_config(ModelConfig(arch="unet", base_width=64, depth=6))
+    with pytest.raises(DehazeError, match="model.base_width: 65 is outside"):
+        validate_model_config(ModelConfig(arch="unet", base_width=65, depth=6))
 
 
 # ----------------------------------------------------------------------------- 14. stale temp files

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dehaze.config import CriticConfig, ModelConfig, validate_model_config
 from dehaze.models.dual import DualCritic
 from dehaze.models.frequency_critic import FrequencyCritic
@@ -15,27 +17,8 @@ def build_generator(cfg: ModelConfig) -> GuidedGenerator | UNetGenerator:
     :class:`~dehaze.models.generator.Generator` s."""
     validate_model_config(cfg)  # arch, channel rules and bounds first: never allocate an absurd model
     if cfg.arch == "guided":
-        return GuidedGenerator(
-            channels=cfg.in_channels,
-            width=cfg.width,
-            view_size=cfg.view_size,
-            prior_patch=cfg.prior_patch,
-            guide_radius=cfg.guide_radius,
-            guide_eps=cfg.guide_eps,
-            detail_radius=cfg.detail_radius,
-            detail_eps=cfg.detail_eps,
-            global_head=cfg.global_head,
-            global_stats=cfg.global_stats,
-        )
-    return UNetGenerator(
-        in_channels=cfg.in_channels,
-        out_channels=cfg.out_channels,
-        base_width=cfg.base_width,
-        depth=cfg.depth,
-        residual=cfg.residual,
-        norm=cfg.norm,
-        head=cfg.head,
-    )
+        return GuidedGenerator(**dataclasses.asdict(cfg.guided()))
+    return UNetGenerator(**dataclasses.asdict(cfg.unet()))
 
 
 def build_critic(cfg: CriticConfig, channels: int, hazy_channels: int | None = None) -> DualCritic:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dehaze.config import MODEL_CHOICES
+from dehaze.config import MODEL_CHOICES, UNetConfig
 
 NORMS = MODEL_CHOICES["norm"]
 MAX_WIDTH_FACTOR = 8  # channel widths stop doubling at base_width * 8
@@ -71,13 +71,13 @@ class UNetGenerator(nn.Module):
 
     def __init__(
         self,
-        in_channels: int = 1,
-        out_channels: int = 1,
-        base_width: int = 16,
-        depth: int = 4,
-        residual: bool = True,
-        norm: str = "batch",
-        head: str = "image",
+        in_channels: int = UNetConfig.in_channels,
+        out_channels: int = UNetConfig.out_channels,
+        base_width: int = UNetConfig.base_width,
+        depth: int = UNetConfig.depth,
+        residual: bool = UNetConfig.residual,
+        norm: str = UNetConfig.norm,
+        head: str = UNetConfig.head,
     ) -> None:
         super().__init__()
         if norm not in NORMS:
