@@ -78,13 +78,18 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
 class Scorer:
     """Scores dehazing functions on the test pairs against one shared clean reference (FID statistics, spectrum)."""
 
-    def __init__(self, test: Path, device: str) -> None:
+    def __init__(self, test: Path, device: str, cache: Path) -> None:
+        from dehaze.metrics.fid import FidStats
         from dehaze.metrics.inception import load_inception
 
         self.pairs = find_pairs(test).pairs
         self.device = device
         self.inception = load_inception(device=device)
-        self.reference = clean_reference(self.pairs, self.inception, channels=1, progress=False)
+        if cache.is_file():  # the clean photos' Inception activations, computed once per runs folder
+            self.reference = FidStats.from_activations(np.load(cache))
+        else:
+            self.reference = clean_reference(self.pairs, self.inception, channels=1, progress=False)
+            np.save(cache, self.reference.activations)
         self.clean_spectrum = mean_power_spectrum([read_image(c, channels=1) for _, c in self.pairs])
 
     def score(self, dehaze_fn: Any) -> tuple[dict[str, float | None], list[float]]:
@@ -141,30 +146,41 @@ def _cell(runs: list[dict[str, Any]], critic: str, metric: str) -> str:
         return "—"
     text = f"{mean:.{digits}f} (±{spread / 2:.{digits}f})" if count > 1 else f"{mean:.{digits}f}"
     deltas = paired_differences(runs, critic, metric)
-    if critic != "l1" and deltas:
+    if critic != "l1" and len(deltas) == 1:
+        text += f"; Δ {deltas[0]:+.{digits}f} (1 seed)"
+    elif critic != "l1" and deltas:
         low, high = min(deltas), max(deltas)
         sign = "✓" if (low > 0 or high < 0) else "~"  # ✓: every seed moves the same way
         text += f"; Δ {statistics.fmean(deltas):+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}] {sign}"
     return text
 
 
+def _fid_margin(runs: list[dict[str, Any]], critic: str) -> str:
+    """Mean over the row's runs of FID's 95% bootstrap margin."""
+    margins = [run["metrics"]["fid_margin"] for run in runs if run["critic"] == critic]
+    margins = [m for m in margins if m is not None]
+    return f"±{statistics.fmean(margins):.1f}" if margins else "—"
+
+
 def markdown_table(runs: list[dict[str, Any]], references: dict[str, dict[str, float | None]]) -> str:
     """Rows: the reference rows, then each critic row with mean, seed half-range and paired Δ vs L1-only."""
-    header = "| row | seeds | " + " | ".join(METRICS) + " |\n|---|---|" + "---|" * len(METRICS) + "\n"
+    header = "| row | seeds | " + " | ".join(METRICS) + " | FID 95% |\n|---|---|" + "---|" * (len(METRICS) + 1) + "\n"
     lines = []
     for name, values in references.items():
         cells = [f"{values[m]:.{DIGITS[m]}f}" if values[m] is not None else "—" for m in METRICS]
-        lines.append(f"| {name} | — | " + " | ".join(cells) + " |")
+        margin = f"±{values['fid_margin']:.1f}" if values.get("fid_margin") is not None else "—"
+        lines.append(f"| {name} | — | " + " | ".join(cells) + f" | {margin} |")
     for critic in CRITICS:
         seeds = sorted(run["seed"] for run in runs if run["critic"] == critic)
         if seeds:
-            cells = [_cell(runs, critic, metric) for metric in METRICS]
+            cells = [_cell(runs, critic, metric) for metric in METRICS] + [_fid_margin(runs, critic)]
             lines.append(f"| {LABELS[critic]} | {','.join(map(str, seeds))} | " + " | ".join(cells) + " |")
     notes = (
         "\n\nEach cell: mean over seeds (± half the seed range); for the GAN rows, Δ = the row minus L1-only on the "
         "same seed, mean [smallest, largest] over seeds; ✓ where every seed moves the same way, ~ where the seeds "
         "disagree. Better is higher for psnr and ssim, lower for fid, spectral_distance and detectability (0.5 = "
-        "indistinguishable from clean photos)."
+        "indistinguishable from clean photos). FID 95%: the bootstrap margin of one run's FID (mean over the "
+        "row's runs)."
     )
     return header + "\n".join(lines) + notes + "\n"
 
@@ -197,7 +213,11 @@ def plot_spectra(spectra: dict[str, np.ndarray], path: Path, title: str) -> None
 
     radius = np.sqrt(2.0) * np.arange(SPECTRUM_BINS) / (SPECTRUM_BINS - 1)  # in units of Nyquist
     keep = (radius > 0) & (radius <= 1.0)
-    styles = {"clean photos": dict(color="black", lw=2.5), "hazy input": dict(color="0.6", ls="--", lw=1.5)}
+    styles = {
+        "clean photos": dict(color="black", lw=2.5),
+        "hazy input": dict(color="0.6", ls="--", lw=1.5),
+        "dark channel prior": dict(color="tab:purple", ls=":", lw=1.5),
+    }
     colours = dict(zip(LABELS.values(), ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=True))
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
     for name, power in spectra.items():
@@ -247,7 +267,8 @@ def main() -> int:
     if not runs:
         print(f"error: no finished runs ({{critic}}_s{{seed}}/metrics.json) under {args.runs}", file=sys.stderr)
         return 1
-    references, spectra = score_all(runs, Scorer(args.test, args.device), args.runs / "critic_references.json")
+    scorer = Scorer(args.test, args.device, args.runs / "critic_clean_activations.npy")
+    references, spectra = score_all(runs, scorer, args.runs / "critic_references.json")
     public = [{k: v for k, v in run.items() if k not in ("checkpoint", "spectrum")} for run in runs]
     atomic_write_text(args.out / "critic_ablation.json", json.dumps(public, indent=2) + "\n")
     table = markdown_table(runs, references)
