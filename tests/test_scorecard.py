@@ -105,6 +105,9 @@ def test_ship_gate_refuses_a_worse_row_and_installs_a_passing_rgb_model_for_gray
     assert ship(["new", "--scorecard", str(stale)]) == 1
     assert ship(["new", "--scorecard", str(_card(tmp_path, (gray_slot, rgb_slot), candidate, worse=False))]) == 0
     assert rgb_slot.read_bytes() == candidate.read_bytes() and not gray_slot.exists()
+    monkeypatch.delenv("DEHAZE_CHECKPOINT")  # the default slots, not a gray model named explicitly
+    slots = {1: gray_slot, 3: rgb_slot}
+    monkeypatch.setattr("dehaze.checkpoint.generator.default_checkpoint_path", lambda channels=1: slots[channels])
     dehazer = Dehazer.from_checkpoint(None)  # the RGB model alone now serves gray photos
     gray = np.random.default_rng(3).random((20, 24), dtype=np.float32)
     assert dehazer.channels == 3 and dehazer.dehaze_array(gray).shape == (20, 24)
