@@ -30,6 +30,7 @@ class GuidedConfig:
     detail_eps: float = 1e-4
     global_head: bool = True
     global_stats: bool = False
+    removal: float = 1.0  # the haze-removal strength applied by default (an inference option; --strength multiplies it)
 
 
 @dataclass
@@ -55,7 +56,8 @@ class ModelConfig:
     One flat section, so configs, checkpoints and ``--set model.*`` name every option the same way whatever the
     architecture: ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``,
     ``view_size``, ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``,
-    ``global_head``, ``global_stats`` are options of the guided generator (``in_channels`` is its channel count).
+    ``global_head``, ``global_stats``, ``removal`` are options of the guided generator (``in_channels`` is its
+    channel count).
     :meth:`guided` and :meth:`unet` give the architecture's own config; the defaults here are theirs.
     """
 
@@ -76,6 +78,7 @@ class ModelConfig:
     detail_eps: float = _GUIDED.detail_eps
     global_head: bool = _GUIDED.global_head
     global_stats: bool = _GUIDED.global_stats
+    removal: float = _GUIDED.removal
 
     def guided(self) -> GuidedConfig:
         """The guided generator's options (``channels`` = ``in_channels``)."""
@@ -111,6 +114,7 @@ MODEL_RANGES: dict[str, tuple[float, float]] = {
     "guide_eps": (1e-9, 1.0),
     "detail_radius": (0, 16),
     "detail_eps": (0.0, 1.0),
+    "removal": (0.25, 2.0),
 }
 
 

@@ -247,3 +247,17 @@ def test_dehazer_with_only_an_rgb_model_takes_gray_photos_the_fast_way() -> None
     fast = Dehazer(model, cfg, color="auto").dehaze_array(gray)
     slow = Dehazer(model, cfg, color="gray").dehaze_array(np.repeat(gray[..., None], 3, axis=2))[..., 0]
     assert fast.shape == gray.shape and np.abs(fast - slow).mean() < 1e-3
+
+
+def test_the_models_own_removal_strength_multiplies_the_callers() -> None:
+    """``removal`` r at strength s equals removal 1 at strength r·s; old files load with removal 1."""
+    torch.manual_seed(2)
+    base = GuidedGenerator(3, width=4, view_size=16, global_head=True).eval()
+    calibrated = GuidedGenerator(3, width=4, view_size=16, global_head=True, removal=1.2).eval()
+    calibrated.load_state_dict(base.state_dict())
+    hazy = _hazy(_photo(40, 56)).expand(1, 3, 40, 56).contiguous()
+    with torch.no_grad():
+        assert torch.allclose(calibrated(hazy), base(hazy, strength=1.2), atol=1e-6)
+        assert torch.allclose(calibrated(hazy, strength=0.5), base(hazy, strength=0.6), atol=1e-6)
+        assert not torch.allclose(calibrated(hazy), base(hazy), atol=1e-3)
+    assert ModelConfig().removal == 1.0 and build_generator(ModelConfig(removal=1.3)).removal == 1.3

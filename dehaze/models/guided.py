@@ -277,6 +277,8 @@ class GuidedGenerator(nn.Module):
     ``detail_radius``/``detail_eps``: the full-resolution structure/noise split of :func:`apply_coefficients`
     (in pixels / intensity²; ``detail_eps`` 0 applies the gain to everything, noise included); ``global_head``:
     image-level estimates of haze density and airlight that correct the prior before the per-pixel maps.
+    ``removal``: the haze-removal strength the model applies when the caller asks for strength 1 (set after
+    training, like ``detail_eps``; see :func:`scale_haze_removal`).
     """
 
     whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
@@ -296,6 +298,7 @@ class GuidedGenerator(nn.Module):
         detail_eps: float = 1e-4,
         global_head: bool = False,
         global_stats: bool = False,
+        removal: float = 1.0,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -312,6 +315,7 @@ class GuidedGenerator(nn.Module):
         self.detail_eps = detail_eps
         self.global_head = global_head
         self.global_stats = global_stats
+        self.removal = removal  # the strength this model applies by default (calibrated after training)
         estimates = 1 + channels if global_head else 0  # haze density, airlight per channel
         statistics = image_statistics_count(channels) if global_stats else 0
         self.net = CoefficientNet(3 * channels + 2, 1 + channels, width, estimates, statistics)
@@ -353,7 +357,9 @@ class GuidedGenerator(nn.Module):
         return self._clamp(out)
 
     def view_maps(self, view: torch.Tensor, strength: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """The affine maps that :func:`apply_coefficients` applies at full resolution, at view resolution."""
+        """The affine maps that :func:`apply_coefficients` applies at full resolution, at view resolution; the
+        caller's ``strength`` multiplies the model's own ``removal``."""
+        strength = strength * self.removal
         slope, offset = self.coefficients(view)
         target = slope * view + offset
         # the guided filter's local fits, pulled towards the network's slope: coefficient maps follow the image's
