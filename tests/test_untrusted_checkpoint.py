@@ -453,6 +453,6 @@ def test_training_state_dataclass_round_trip(tmp_path: Path) -> None:
     loaded = TrainingState.load(tmp_path / "s.pt")
     loaded.validate(tmp_path / "s.pt", modules, optimizers)
     written = loaded.to_dict()
-    assert set(written) - set(state) == {"real_critic", "opt_real", "stream"}  # real-photo branch, shard stream: unused here
+    assert set(written) - set(state) == {"real_critic", "opt_real", "stream"}  # unused here
     assert written["real_critic"] == written["opt_real"] == {} and loaded.step == 3
     assert torch.equal(loaded.generator["net.head.weight"], state["generator"]["net.head.weight"])
