@@ -153,7 +153,7 @@ def test_global_head_corrects_density_and_airlight_and_learns() -> None:
     """The image-level head starts as the plain model (density 1, airlight as estimated) and its two estimates
     move the output the way the scattering model says: denser haze brightens less, i.e. darkens the output."""
     torch.manual_seed(0)
-    plain = GuidedGenerator(3, width=4, view_size=16, detail_eps=0.0)
+    plain = GuidedGenerator(3, width=4, view_size=16, detail_eps=0.0, global_head=False)
     headed = GuidedGenerator(3, width=4, view_size=16, detail_eps=0.0, global_head=True)
     plain.net.head.weight.data.zero_()  # no per-pixel corrections: both are the smooth DCP
     headed.load_state_dict(plain.state_dict(), strict=False)

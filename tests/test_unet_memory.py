@@ -44,11 +44,6 @@ def test_unet_config_defaults_are_the_constructors() -> None:
     assert dataclasses.asdict(UNetConfig()) == {name: defaults[name] for name in dataclasses.asdict(UNetConfig())}
 
 
-@pytest.mark.xfail(
-    reason="guided.py (not this change's file) still defaults view_size=64, global_head=False; the shipped and "
-    "trained setting, GuidedConfig's, is 48 and True",
-    strict=False,
-)
 def test_guided_config_defaults_are_the_constructors() -> None:
     defaults = constructor_defaults(GuidedGenerator)
     assert dataclasses.asdict(GuidedConfig()) == {name: defaults[name] for name in dataclasses.asdict(GuidedConfig())}
