@@ -5,10 +5,11 @@ of each row's test outputs against the clean photos.
     bash scripts/ablate_critic.sh          # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}
     python benchmarks/critic_ablation.py   # benchmarks/results/critic_ablation.{json,md} and critic_spectrum.png
 
-Every finished run's best checkpoint (by validation PSNR, as the trainer picks it) is applied to the held-out test
-pairs the way ``dehaze-infer`` applies it and scored there: PSNR, SSIM, FID ± its 95% bootstrap margin (against the
+Every finished run's final weights (``last.safetensors``, the averaged weights after all its steps; ``--weights best``:
+the checkpoint the trainer picked by validation PSNR) are applied to the held-out test pairs the way ``dehaze-infer``
+applies them and scored there: PSNR, SSIM, FID ± its 95% bootstrap margin (against the
 clean test photos), spectral distance and spectral detectability; the same outputs give the spectra. Scores are
-cached next to each run (``critic_scores.json``), so a rerun only scores the runs that are new.
+cached next to each run (``critic_scores_{weights}.json``), so a rerun only scores the runs that are new.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def _metrics(row: dict[str, Any]) -> dict[str, float | None]:
     return picked
 
 
-def load_runs(root: Path) -> list[dict[str, Any]]:
-    """Every finished run under ``root`` (``{critic}_s{seed}`` with the trainer's ``metrics.json``)."""
+def load_runs(root: Path, weights: str = "last") -> list[dict[str, Any]]:
+    """Every finished run under ``root`` (``{critic}_s{seed}`` with the trainer's ``metrics.json``); ``weights``
+    names the file scored (``last`` or ``best``)."""
     runs = []
     for run_dir in sorted(root.iterdir() if root.is_dir() else []):
         match = RUN_NAME.match(run_dir.name)
@@ -69,7 +71,8 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
                 "seed": int(config["train"]["seed"]),
                 "steps": int(config["train"]["steps"]),
                 "run": run_dir.name,
-                "checkpoint": str(run_dir / "best.safetensors"),
+                "weights": weights,
+                "checkpoint": str(run_dir / f"{weights}.safetensors"),
             }
         )
     return runs
@@ -109,7 +112,7 @@ class Scorer:
     def score_run(self, run: dict[str, Any]) -> dict[str, Any]:
         """The run's scores, from its cache when that is newer than the checkpoint."""
         checkpoint = Path(run["checkpoint"])
-        cache = checkpoint.parent / "critic_scores.json"
+        cache = checkpoint.parent / f"critic_scores_{checkpoint.stem}.json"
         if cache.is_file() and cache.stat().st_mtime > checkpoint.stat().st_mtime:
             return json.loads(cache.read_text())
         dehazer = Dehazer.from_checkpoint(checkpoint, device=self.device)
@@ -262,21 +265,25 @@ def main() -> int:
     parser.add_argument("--test", type=Path, default=Path("runs/data/test"), help="the runs' test pairs")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--weights", choices=("last", "best"), default="last", help="file scored in each run")
+    parser.add_argument("--suffix", default=None, help="added to the output names (default: '' or '_best')")
     args = parser.parse_args()
-    runs = load_runs(args.runs)
+    suffix = args.suffix if args.suffix is not None else ("" if args.weights == "last" else "_best")
+    runs = load_runs(args.runs, args.weights)
     if not runs:
         print(f"error: no finished runs ({{critic}}_s{{seed}}/metrics.json) under {args.runs}", file=sys.stderr)
         return 1
     scorer = Scorer(args.test, args.device, args.runs / "critic_clean_activations.npy")
     references, spectra = score_all(runs, scorer, args.runs / "critic_references.json")
     public = [{k: v for k, v in run.items() if k not in ("checkpoint", "spectrum")} for run in runs]
-    atomic_write_text(args.out / "critic_ablation.json", json.dumps(public, indent=2) + "\n")
+    atomic_write_text(args.out / f"critic_ablation{suffix}.json", json.dumps(public, indent=2) + "\n")
     table = markdown_table(runs, references)
-    atomic_write_text(args.out / "critic_ablation.md", table)
+    atomic_write_text(args.out / f"critic_ablation{suffix}.md", table)
     print(table)
     steps = "/".join(str(s) for s in sorted({run["steps"] for run in runs}))
-    title = f"U-Net test outputs ({len(find_pairs(args.test).pairs)} pairs), {steps} steps, seeds pooled"
-    plot_spectra(row_spectra(runs, spectra), args.out / "critic_spectrum.png", title)
+    weights = f"final weights after {steps} steps" if args.weights == "last" else f"best by validation ({steps} steps)"
+    title = f"U-Net test outputs ({len(scorer.pairs)} pairs), {weights}, seeds pooled"
+    plot_spectra(row_spectra(runs, spectra), args.out / f"critic_spectrum{suffix}.png", title)
     return 0
 
 
