@@ -5,6 +5,13 @@
 # last release a dark bias), airlight 0.4–1, the global head reading explicit image statistics, coefficient
 # network width 48, dual critic (λ = 0.5), batch 12 of 128-px crops at random scales, EMA, cosine LR.
 # On our 2-core CPU it ran with one thread (the other core ran the ablations); on a GPU drop OMP_NUM_THREADS.
+# The candidate in checkpoints/candidates/ was made with this script, then exact resumes that changed the schedule
+# and, at step 2735, the light ranges (scenes as shot had left it too bright on SOTS):
+#   dehaze-train --out runs/universal --resume --steps 5200 --set "haze.airlight=[0.25,1.0]" \
+#     --set "haze.brightness=[0.5,1.0]" --set "haze.gamma=[0.8,1.5]" --set "haze.near=[0,0.5]"
+#   dehaze-train --out runs/universal --resume --steps 5800
+#   python scripts/retag_checkpoint.py runs/universal/last.safetensors OUT.safetensors \
+#     --set model.detail_eps=1e-4 --set model.detail_radius=2 --set model.removal=1.1
 #   bash scripts/train_universal.sh [DATA (default runs/data)] [OUT (default runs/universal)] [STEPS] [extra dehaze-train options]
 set -euo pipefail
 DATA="${1:-runs/data}"
