@@ -6,6 +6,8 @@ argument errors answer at once; the library modules take these values from here.
 
 from __future__ import annotations
 
+from dehaze.errors import DehazeError
+
 COLOR_MODES: tuple[str, ...] = ("auto", "gray", "luminance", "per-channel")
 # 60 MP: photos up to 60 MP; dehaze-infer needs about 35 bytes per colour pixel (~2.1 GB at the limit).
 DEFAULT_MAX_PIXELS = 60_000_000
@@ -16,3 +18,10 @@ STRENGTH_RANGE = (0.0, 2.0)
 BOOTSTRAP_DRAWS = 200  # resamples for the ± next to every FID
 # Names of the depth layouts of dehaze.depth.DEPTH_FAMILIES (haze.families), so a config is checked without scipy.
 DEPTH_FAMILY_NAMES: tuple[str, ...] = ("outdoor", "segments", "room", "street")
+
+
+def check_strength_range(strength: float) -> None:
+    """``strength`` inside :data:`STRENGTH_RANGE` (NaN is not), else a one-line DehazeError."""
+    low, high = STRENGTH_RANGE
+    if not low <= strength <= high:
+        raise DehazeError(f"--strength must be in [{low:g}, {high:g}] (1 = the model's output), got {strength}")

@@ -19,13 +19,12 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dehaze.color import is_gray, luminance
 from dehaze.config import ModelConfig
-from dehaze.defaults import COLOR_MODES
+from dehaze.defaults import COLOR_MODES, check_strength_range
 from dehaze.device import resolve_device
 from dehaze.errors import DehazeError
 from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_array, to_uint8, value_range
 from dehaze.models.guided import GuidedGenerator
 from dehaze.models.memory import fit_tiles
-from dehaze.pipeline import check_strength_range
 from dehaze.tiling import check_tiling, tiled_apply
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]

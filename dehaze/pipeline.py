@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dehaze.defaults import STRENGTH_RANGE
+from dehaze.defaults import check_strength_range
 from dehaze.errors import DehazeError
 
 if TYPE_CHECKING:
@@ -32,13 +32,6 @@ class RunOptions:
     tile: int | None = 1024
     overlap: int = 32
     batch_size: int | None = None
-
-
-def check_strength_range(strength: float) -> None:
-    """``strength`` inside :data:`~dehaze.defaults.STRENGTH_RANGE` (NaN is not), else a one-line DehazeError."""
-    low, high = STRENGTH_RANGE
-    if not low <= strength <= high:
-        raise DehazeError(f"--strength must be in [{low:g}, {high:g}] (1 = the model's output), got {strength}")
 
 
 def make_dehazer(options: RunOptions) -> DehazeFn:

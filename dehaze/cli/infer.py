@@ -31,10 +31,10 @@ from dehaze.cli.common import (
     refuse_missing,
     run_cli,
 )
-from dehaze.defaults import COLOR_MODES, STRENGTH_RANGE
+from dehaze.defaults import COLOR_MODES, STRENGTH_RANGE, check_strength_range
 from dehaze.errors import DehazeError, WriteError
 from dehaze.paths import is_within
-from dehaze.pipeline import DehazeFn, RunOptions, check_strength_range, dehaze_file, make_dehazer
+from dehaze.pipeline import DehazeFn, RunOptions, dehaze_file, make_dehazer
 
 
 @dataclass
