@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from dehaze.color import to_channels
 from dehaze.config import HazeConfig, validate_haze_config
 from dehaze.depth import beta_map, family_depth
 from dehaze.errors import DehazeError, ImageReadError
@@ -115,18 +116,12 @@ def degrade(
         hazy = _jpeg(hazy, quality)
     gray = channels == 3 and cfg.gray_probability > 0.0 and rng.random() < cfg.gray_probability
     if gray:
-        target, hazy = gray_as_rgb(target), gray_as_rgb(hazy)
+        target, hazy = (to_channels(to_channels(image, 1), 3) for image in (target, hazy))
     if record is not None:
         drawn = dict(family=family, near=near, beta=beta, nonhomogeneous=spread, brightness=brightness, gamma=gamma)
         drawn.update(airlight=airlight, noise_std=sigma, jpeg_quality=quality, gray=bool(gray), depth=depth)
         record.update(drawn, tint=tint)
     return target, hazy.astype(np.float32)
-
-
-def gray_as_rgb(image: np.ndarray) -> np.ndarray:
-    """An H×W×3 image's BT.601 luminance repeated in all three channels (a gray photo as an RGB model sees it)."""
-    luma = image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return np.repeat(luma[..., None], 3, axis=2).astype(np.float32)
 
 
 class OnTheFlyHaze(Dataset):

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dehaze.color import LUMA_WEIGHTS
+from dehaze.color import luminance
 from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
@@ -378,8 +378,7 @@ class GuidedGenerator(nn.Module):
             raise ValueError(f"expected N×1×H×W input for an RGB model, got shape {tuple(gray.shape)}")
         view = resize_to(gray, view_size_for(*gray.shape[-2:], self.view_size)).expand(-1, 3, -1, -1)
         fit_slope, fit_offset = self.view_maps(view, strength)
-        weights = torch.tensor(LUMA_WEIGHTS.tolist(), dtype=gray.dtype, device=gray.device).view(1, 3, 1, 1)
-        fit_slope, fit_offset = (fit_slope * weights).sum(1, keepdim=True), (fit_offset * weights).sum(1, keepdim=True)
+        fit_slope, fit_offset = luminance(fit_slope), luminance(fit_offset)
         return self._clamp(apply_coefficients(gray, fit_slope, fit_offset, self.detail_radius, self.detail_eps))
 
     @staticmethod
