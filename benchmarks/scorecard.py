@@ -25,7 +25,7 @@ from pathlib import Path
 
 from dehaze.atomic import atomic_write_text
 from dehaze.cache import cache_dir
-from dehaze.checkpoint import default_checkpoint_path
+from dehaze.checkpoint import shipped_checkpoint_files
 from dehaze.metrics.scorecard import EvalSet, column_key, compare, default_sets, mean_of, score_set
 
 RELEASES = {"0.2 release": "37d07c5", "0.3 release": "6d5fe47"}  # commits whose checkpoints/ shipped
@@ -55,11 +55,6 @@ class Column:
         if len(self.files) == 2:
             dehazer.companion = Dehazer.from_checkpoint(self.files[1], device="cpu")
         return dehazer.dehaze_array
-
-
-def shipped_files() -> tuple[Path, ...]:
-    """The shipped checkpoints, gray first (a lone RGB model serves gray photos too)."""
-    return tuple(path for path in (default_checkpoint_path(1), default_checkpoint_path(3)) if path.is_file())
 
 
 def release_files(commit: str) -> tuple[Path, Path]:
@@ -108,7 +103,7 @@ def score_column(column: Column, sets: list[EvalSet], refresh: bool) -> dict[str
 
 def default_columns() -> tuple[list[Column], Column]:
     """Hazy, DCP, the earlier releases and the shipped models (the gate's reference)."""
-    shipped = Column("shipped", shipped_files())
+    shipped = Column("shipped", shipped_checkpoint_files())
     columns = [Column("hazy input", kind="hazy"), Column("DCP", kind="dcp")]
     columns += [Column(name, release_files(commit)) for name, commit in RELEASES.items()]
     return [*columns, shipped], shipped

@@ -16,7 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from dehaze.checkpoint import default_checkpoint_path
+from dehaze.atomic import atomic_write_all
+from dehaze.checkpoint import default_checkpoint_path, shipped_checkpoint_files
 from dehaze.metrics.scorecard import column_key
 
 
@@ -37,13 +38,16 @@ def refusal(card: dict, name: str, shipped: tuple[Path, ...]) -> str | None:
 
 
 def install(files: list[Path]) -> list[Path]:
-    """Copy the candidate's files into the shipped slots (atomic renames); returns the files written."""
+    """Copy the candidate's files into the shipped slots, as a pair that a failed write leaves unchanged (fsync'd
+    temp files, then renames); returns the files written."""
     gray_slot, rgb_slot = default_checkpoint_path(1), default_checkpoint_path(3)
     targets = [rgb_slot] if len(files) == 1 else [gray_slot, rgb_slot]
-    for source, target in zip(files, targets, strict=True):
-        temporary = target.with_name(f".{target.name}.ship.tmp")
-        shutil.copyfile(source, temporary)
-        temporary.replace(target)
+    atomic_write_all(
+        [
+            (target, lambda tmp, source=source: shutil.copyfile(source, tmp))
+            for source, target in zip(files, targets, strict=True)
+        ]
+    )
     if len(files) == 1 and gray_slot.is_file():
         gray_slot.unlink()
     return targets
@@ -56,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="only say whether it passes")
     args = parser.parse_args(argv)
     card = json.loads(args.scorecard.read_text())
-    shipped = tuple(p for p in (default_checkpoint_path(1), default_checkpoint_path(3)) if p.is_file())
-    problem = refusal(card, args.candidate, shipped)
+    problem = refusal(card, args.candidate, shipped_checkpoint_files())
     if problem:
         print(f"not shipped: {problem}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from dehaze.checkpoint.generator import (
     read_generator_file,
     read_generator_header,
     save_generator,
+    shipped_checkpoint_files,
     shipped_default_path,
 )
 from dehaze.checkpoint.safetensors_header import (
@@ -45,6 +46,7 @@ __all__ = [
     "TensorSpec",
     "TrainingState",
     "default_checkpoint_path",
+    "shipped_checkpoint_files",
     "shipped_default_path",
     "describe_mismatch",
     "load_generator",

@@ -54,6 +54,11 @@ def shipped_default_path() -> Path:
     return gray if gray.is_file() or not rgb.is_file() else rgb
 
 
+def shipped_checkpoint_files() -> tuple[Path, ...]:
+    """The shipped checkpoints that exist, gray first (a lone RGB model serves gray photos too)."""
+    return tuple(path for path in (default_checkpoint_path(1), default_checkpoint_path(3)) if path.is_file())
+
+
 def save_generator(
     model: torch.nn.Module, model_cfg: ModelConfig, path: Path, extra_metadata: dict[str, Any] | None = None
 ) -> None:
