@@ -8,6 +8,7 @@ coefficients in strips of rows itself. Only a U-Net checkpoint is tiled, with cr
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -140,15 +141,20 @@ class Dehazer:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             return self._generate(batch.contiguous(memory_format=torch.channels_last))
 
+    def _whole_image(self, run: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+        """``run`` on the whole batch on this dehazer's device, back on the CPU in float32 and checked."""
+        with torch.inference_mode():
+            output = run(images.float().to(self.device)).float().cpu()
+        return clamp_unit(output, "model output")  # never in place; NaN/inf (a bad checkpoint) raise
+
     def dehaze_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Model-space call: N×C×H×W in [0, 1] (C = the model's channels, CPU) → same shape, tiled, clamped.
 
         A whole-image generator (the guided one) sees the whole image at once and is never tiled.
         """
+        if self.generator.whole_image:
+            return self._whole_image(self._generate, images)
         with torch.inference_mode():
-            if self.generator.whole_image:
-                output = self._generate(images.float().to(self.device)).float().cpu()
-                return clamp_unit(output, "model output")  # never in place; NaN/inf (a bad checkpoint) raise
             result = tiled_apply(
                 self._run_model,
                 images.float(),
@@ -175,9 +181,7 @@ class Dehazer:
         if gray_model is not None:
             return gray_model.dehaze_tensor(gray)
         if isinstance(self.generator, GuidedGenerator):  # one luminance-weighted map: a gray model's cost
-            with torch.inference_mode():
-                output = self.generator.dehaze_gray(gray.float().to(self.device), self.strength).float().cpu()
-            return clamp_unit(output, "model output")
+            return self._whole_image(lambda batch: self.generator.dehaze_gray(batch, self.strength), gray)
         return luminance(self.dehaze_tensor(gray.expand(1, 3, -1, -1)))
 
     def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:

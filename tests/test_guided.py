@@ -169,17 +169,21 @@ def test_global_head_corrects_density_and_airlight_and_learns() -> None:
     assert headed.net.global_head.weight.grad.abs().sum() > 0
 
 
-def test_files_without_the_global_head_option_load_as_before(tmp_path: Path) -> None:
-    generator = build_generator(ModelConfig(width=4, view_size=16, global_head=False))
-    path = tmp_path / "old.safetensors"
-    save_generator(generator, ModelConfig(width=4, view_size=16, global_head=False), path)
+def _save_without_option(cfg: ModelConfig, path: Path, option: str) -> Path:
+    """A checkpoint of ``cfg`` whose metadata lacks ``option``, as files written before the option existed."""
+    save_generator(build_generator(cfg), cfg, path)
     with safe_open(str(path), "pt") as handle:
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         metadata = handle.metadata()
     fields = json.loads(metadata["model_config"])
-    del fields["global_head"]  # as written before the option existed
+    del fields[option]
     save_file(tensors, str(path), metadata={**metadata, "model_config": json.dumps(fields)})
-    loaded, cfg = load_generator(path)
+    return path
+
+
+def test_files_without_the_global_head_option_load_as_before(tmp_path: Path) -> None:
+    cfg = ModelConfig(width=4, view_size=16, global_head=False)
+    loaded, cfg = load_generator(_save_without_option(cfg, tmp_path / "old.safetensors", "global_head"))
     assert cfg.global_head is False and loaded.net.global_head is None
 
 
@@ -204,15 +208,8 @@ def test_image_statistics_reach_the_global_head_and_old_files_load_without_them(
     save_generator(build_generator(cfg), cfg, path)
     loaded, loaded_cfg = load_generator(path)
     assert loaded_cfg.global_stats and loaded.global_stats
-    plain = ModelConfig(width=4, view_size=16)
-    save_generator(build_generator(plain), plain, path)
-    with safe_open(str(path), "pt") as handle:
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-        metadata = handle.metadata()
-    fields = json.loads(metadata["model_config"])
-    del fields["global_stats"]  # as written before the option existed
-    save_file(tensors, str(path), metadata={**metadata, "model_config": json.dumps(fields)})
-    assert load_generator(path)[1].global_stats is False
+    old = _save_without_option(ModelConfig(width=4, view_size=16), path, "global_stats")
+    assert load_generator(old)[1].global_stats is False
 
 
 @pytest.mark.parametrize("detail_eps", [0.0, 1e-4])
