@@ -85,10 +85,10 @@ def parse_candidate(spec: str) -> Column:
 
 def score_column(column: Column, sets: list[EvalSet], refresh: bool) -> dict[str, dict]:
     """Per-image scores of one column on every set, from the cache when it has them."""
-    results, dehaze = {}, None
+    results, dehaze, key = {}, None, column.key()  # the key hashes the checkpoint files: once per column
     for test in sets:
         listing = hashlib.sha256("\n".join(sorted(p.name for p in test.path.rglob("*"))).encode()).hexdigest()[:12]
-        cached = cache_dir() / "scorecard" / f"{column.key()}-{test.name}-{listing}.json"
+        cached = cache_dir() / "scorecard" / f"{key}-{test.name}-{listing}.json"
         if cached.is_file() and not refresh:
             results[test.name] = json.loads(cached.read_text())
             continue
@@ -96,7 +96,6 @@ def score_column(column: Column, sets: list[EvalSet], refresh: bool) -> dict[str
             dehaze = column.dehaze()
         print(f"scoring {column.name} on {test.name} ...", file=sys.stderr, flush=True)
         results[test.name] = score_set(test, dehaze)
-        cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(cached, json.dumps(results[test.name]))
     return results
 
