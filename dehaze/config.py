@@ -246,6 +246,7 @@ class CriticConfig:
     use_phase: bool = False
     use_condition: bool = True
     spectral_norm: bool = True
+    detach_spectrum: bool = False  # SSD-GAN's published code: no generator gradient through the FFT (ablation only)
 
 
 @dataclass
@@ -303,7 +304,11 @@ ADVERSARIAL_KINDS = ("vanilla", "lsgan", "hinge")
 _BIG = 10**9  # "any number of steps"
 # Allowed values of every critic, loss and training option (ranges inclusive), checked by validate_config before
 # any data is read or model built. Path and device options are checked where they are used (clear messages there).
-CRITIC_CHOICES: dict[str, tuple] = {"use_phase": (True, False), "use_condition": (True, False)}
+CRITIC_CHOICES: dict[str, tuple] = {
+    "use_phase": (True, False),
+    "use_condition": (True, False),
+    "detach_spectrum": (True, False),
+}
 CRITIC_RANGES: dict[str, tuple] = {
     "spatial_weight": (0.0, 1.0),
     "spatial_width": (1, 256),

@@ -8,6 +8,8 @@
 # benchmarks/critic_ablation.py scores every run's best checkpoint on the test pairs, FID ± 95% included.
 #   bash scripts/ablate_critic.sh [STEPS (default 3000)] [DATA (default runs/data)] [OUT (default runs/critic_ablation)]
 #   python benchmarks/critic_ablation.py [OUT]
+# Then the detached row on the first seed: the dual critic with no generator gradient through the FFT (as SSD-GAN's
+# published code does). BASE_WIDTH (default 8) sets the U-Net's width; SEEDS (default "0 1") the seeds.
 # The code is frozen at the current commit (git archive into OUT/src, imported first: python -P) so edits made while
 # it runs change no row.
 set -euo pipefail
@@ -15,12 +17,14 @@ STEPS="${1:-3000}"
 DATA="${2:-runs/data}"
 OUT="${3:-runs/critic_ablation}"
 SEEDS="${SEEDS:-0 1}"
+BASE_WIDTH="${BASE_WIDTH:-8}"
 common=(--data "$DATA/train" --val "$DATA/val" --test "$DATA/test" --steps "$STEPS"
-        --patch-size 96 --batch-size 6 --set model.arch=unet --set model.base_width=8 --set model.depth=4
+        --patch-size 96 --batch-size 6 --set model.arch=unet --set model.base_width=$BASE_WIDTH --set model.depth=4
         --set train.num_workers=0 --set train.val_every=250 --set train.sample_every=1000
         --set train.checkpoint_every=250 --set train.log_every=50 --set train.ema_decay=0.995 --no-fid)
 declare -A rows=([l1]="--set loss.adversarial_weight=0" [spatial]="--spatial-weight 1.0"
-                 [frequency]="--spatial-weight 0.0" [dual]="--spatial-weight 0.5")
+                 [frequency]="--spatial-weight 0.0" [dual]="--spatial-weight 0.5"
+                 [detached]="--spatial-weight 0.5 --set critic.detach_spectrum=true")
 mkdir -p "$OUT"
 if [ ! -d "$OUT/src/dehaze" ]; then
   mkdir -p "$OUT/src" && git archive HEAD dehaze | tar -x -C "$OUT/src" && git rev-parse HEAD > "$OUT/src/COMMIT"
@@ -44,4 +48,7 @@ for pair in "l1 dual" "frequency spatial"; do  # the hypothesis (dual vs L1) on 
     done
   done
 done
+first_seed="${SEEDS%% *}"
+echo "$(date -u +%H:%M:%S) start detached seed $first_seed" >> "$OUT/progress.txt"
+run detached "$first_seed" || echo "$(date -u +%H:%M:%S) FAILED detached seed $first_seed" >> "$OUT/progress.txt"
 echo "$(date -u +%H:%M:%S) done" >> "$OUT/progress.txt"

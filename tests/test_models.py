@@ -270,3 +270,16 @@ def test_both_generators_declare_the_generator_contract(arch: str) -> None:
     assert model.whole_image is (arch == "guided")
     assert model.multiple == (1 if arch == "guided" else 2 ** ModelConfig().depth)
     assert model.in_channels == model.out_channels == 1
+
+
+def test_detached_spectrum_gives_the_candidate_no_gradient_but_the_critic_still_learns() -> None:
+    hazy = _images(1, 1, 16, 16)
+    grads = {}
+    for detach in (False, True):
+        critic = FrequencyCritic(1, width=8, detach_spectrum=detach)
+        candidate = _images(1, 1, 16, 16, seed=1).requires_grad_(True)
+        critic(hazy, candidate).sum().backward()
+        grads[detach] = candidate.grad
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in critic.parameters() if p.requires_grad)
+    assert grads[False] is not None and grads[False].abs().sum() > 0
+    assert grads[True] is None

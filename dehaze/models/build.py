@@ -44,6 +44,7 @@ def build_critic(cfg: CriticConfig, channels: int, hazy_channels: int | None = N
             use_condition=cfg.use_condition,
             spectral_norm=cfg.spectral_norm,
             hazy_channels=hazy_channels,
+            detach_spectrum=cfg.detach_spectrum,
         )
         if weight < 1.0
         else None

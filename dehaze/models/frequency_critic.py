@@ -40,6 +40,8 @@ class FrequencyCritic(nn.Module):
     The hazy input's spectral channels do not depend on the critic's weights: they are computed once per hazy batch
     and reused while the same (unmodified) tensor comes back, e.g. for the critic and the generator step. The
     candidate batch may be a multiple of the hazy batch (real and fake judged in one pass against one condition).
+    ``detach_spectrum`` cuts the gradient from the spectrum back to the candidate, as SSD-GAN's published code does:
+    the critic still learns, the generator gets nothing from it (kept for the ablation's detached row).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class FrequencyCritic(nn.Module):
         use_condition: bool = True,
         spectral_norm: bool = True,
         hazy_channels: int | None = None,
+        detach_spectrum: bool = False,
     ) -> None:
         super().__init__()
         self.channels = channels
@@ -59,6 +62,7 @@ class FrequencyCritic(nn.Module):
         radial_masks(8, 8, self.cutoffs)  # validate the cut-offs early
         self.use_phase = use_phase
         self.use_condition = use_condition
+        self.detach_spectrum = detach_spectrum
         per_channel = 4 + (2 if use_phase else 0)
         in_channels = per_channel * channels + (per_channel * self.hazy_channels if use_condition else 0) + 1
         self.blocks = nn.ModuleList(
@@ -94,7 +98,7 @@ class FrequencyCritic(nn.Module):
 
     def forward_features(self, hazy: torch.Tensor, candidate: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits ``N×1`` and the activation after every conv block."""
-        parts = [self.spectral_input(candidate)]
+        parts = [self.spectral_input(candidate.detach() if self.detach_spectrum else candidate)]
         if self.use_condition:
             parts.append(self.condition(hazy).repeat(candidate.shape[0] // hazy.shape[0], 1, 1, 1))
         radius = normalized_radius(*candidate.shape[-2:], candidate.device, onesided=True)
