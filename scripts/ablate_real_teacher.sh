@@ -6,6 +6,7 @@
 # one resumed exactly. The code is frozen at the current commit (git archive into OUT/src, imported first: python -P).
 # Each run's last weights are retagged with the shipped model's detail_eps as OUT/NAME/NAME.safetensors; score them
 # with dehaze-fid --real (NIQE, BRISQUE, FADE, luminance change, crushed share) and the real-photo sheet.
+# CRITICS (default "dual none") picks the rows, so the two halves can run side by side, one per core.
 #   bash scripts/ablate_real_teacher.sh [STEPS (default 1000)] [DATA (default runs/data)] [OUT (default runs/real_teacher)]
 set -euo pipefail
 STEPS="${1:-1000}"
@@ -23,7 +24,7 @@ if [ ! -d "$OUT/src/dehaze" ]; then
 fi
 train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" nice -n 5 python -P -m dehaze.cli.train "$@"; }
 for teacher in 20 5 1 0; do
-  for critic in dual none; do
+  for critic in ${CRITICS:-dual none}; do
     name="t${teacher}_${critic}" dir="$OUT/t${teacher}_${critic}"
     [ -f "$dir/metrics.json" ] && continue
     echo "$(date -u +%H:%M:%S) start $name" >> "$OUT/progress.txt"
