@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RESIDE ITS/OTS on a GPU cluster from WebDataset shards (README "Training on a cluster"). Two steps:
+# RESIDE ITS/OTS on a GPU cluster from WebDataset shards (docs/training.md, "Training on a cluster"). Two steps:
 #
 #   1. pack, once, on any machine that sees the data (CPU only; W processes):
 #        bash configs/reside_cluster.sh pack its /data/RESIDE/ITS /shared/shards/its

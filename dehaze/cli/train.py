@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--real-hazy",
         help="folder of real hazy photos (no ground truth): every step also trains on them against an "
-        "unconditional dual critic, with scattering-model guard rails and a teacher (see README)",
+        "unconditional dual critic, with scattering-model guard rails and a teacher (see docs/training.md)",
     )
     parser.add_argument("--init", help="start the generator from these weights (.safetensors; also the teacher)")
     parser.add_argument("--val", help="separate validation root (default: split from --data)")

@@ -15,7 +15,7 @@ from dehaze.models.unet import MAX_WIDTH_FACTOR
 
 FLOAT_BYTES = 4
 # Activations of one batch of tiles. With it, a base-width-64 U-Net (pix2pix's) runs dehaze-infer on a 1024×768
-# photo in under 2.5 GB of peak RSS, PyTorch included (README, "Full-size U-Nets").
+# photo in under 2.5 GB of peak RSS, PyTorch included (docs/results.md, "Full-size U-Nets").
 TILE_ACTIVATION_BUDGET = 1 << 30
 # measured RSS growth of one forward pass / counted feature maps: 0.96-1.19 on the CPU for widths 8-64, tiles 384-768
 ACTIVATION_OVERHEAD = 1.25
