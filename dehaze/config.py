@@ -31,6 +31,7 @@ class GuidedConfig:
     global_head: bool = True
     global_stats: bool = False
     removal: float = 1.0  # the haze-removal strength applied by default (an inference option; --strength multiplies it)
+    shadow_floor: float = 0.0  # no map takes a view window's darkest pixel below this (an inference option; 0 = off)
 
 
 @dataclass
@@ -56,8 +57,8 @@ class ModelConfig:
     One flat section, so configs, checkpoints and ``--set model.*`` name every option the same way whatever the
     architecture: ``base_width``, ``depth``, ``residual``, ``norm``, ``head`` are U-Net options; ``width``,
     ``view_size``, ``prior_patch``, ``guide_radius``, ``guide_eps``, ``detail_radius``, ``detail_eps``,
-    ``global_head``, ``global_stats``, ``removal`` are options of the guided generator (``in_channels`` is its
-    channel count).
+    ``global_head``, ``global_stats``, ``removal``, ``shadow_floor`` are options of the guided generator
+    (``in_channels`` is its channel count).
     :meth:`guided` and :meth:`unet` give the architecture's own config; the defaults here are theirs.
     """
 
@@ -79,6 +80,7 @@ class ModelConfig:
     global_head: bool = _GUIDED.global_head
     global_stats: bool = _GUIDED.global_stats
     removal: float = _GUIDED.removal
+    shadow_floor: float = _GUIDED.shadow_floor
 
     def guided(self) -> GuidedConfig:
         """The guided generator's options (``channels`` = ``in_channels``)."""
@@ -115,6 +117,7 @@ MODEL_RANGES: dict[str, tuple[float, float]] = {
     "detail_radius": (0, 16),
     "detail_eps": (0.0, 1.0),
     "removal": (0.25, 2.0),
+    "shadow_floor": (0.0, 0.5),
 }
 
 

@@ -5,7 +5,8 @@ split that the shipped models use but were not trained with:
         --set model.detail_eps=1e-4 --meta note="final EMA weights, step 4000"
 
 Only options that do not change the weights' shapes may be set (``detail_radius``, ``detail_eps``, ``guide_radius``,
-``guide_eps``, ``view_size``, ``removal``); the result is loaded back and checked before it is written.
+``guide_eps``, ``view_size``, ``removal``, ``shadow_floor``); the result is loaded back and checked before it is
+written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dehaze.cli.common import run_cli
 from dehaze.config import Config, apply_overrides, validate_model_config
 from dehaze.errors import DehazeError
 
-SAFE_OPTIONS = {"detail_radius", "detail_eps", "guide_radius", "guide_eps", "view_size", "removal"}
+SAFE_OPTIONS = {"detail_radius", "detail_eps", "guide_radius", "guide_eps", "view_size", "removal", "shadow_floor"}
 
 
 def retag(source: Path, target: Path, overrides: list[str], notes: list[str]) -> int:

@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="S",
         help=f"how much haze to remove, {STRENGTH_RANGE[0]:g} to {STRENGTH_RANGE[1]:g}: 0 = the input unchanged, "
-        "1 = the model's output (default), 2 = its haze removal applied twice (the model's own maps, not a blend)",
+        "1 = the model's output (default), above 1 more haze removed around the same light (never darker)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_max_pixels_option(parser)

@@ -23,6 +23,7 @@ from torch import nn
 
 from dehaze.color import luminance
 from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
+from dehaze.models.strength import lift_shadows, scale_strength
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
 LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
@@ -176,20 +177,6 @@ def apply_coefficients(
     return out
 
 
-def scale_haze_removal(slope: torch.Tensor, offset: torch.Tensor, strength: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """The affine map ``J = a·I + b`` applied ``strength`` times: ``a^S`` and ``b·(1 − a^S)/(1 − a)``.
-
-    Each pixel's fixed point ``b/(1 − a)`` (the airlight the map pushes away from) stays where it is; ``a = 1/t``
-    becomes ``t^−S``, i.e. the optical depth removed is scaled by ``S``. ``S = 0`` is the identity (a = 1, b = 0),
-    ``S = 1`` the map itself, ``S = 2`` the map applied twice. Slopes are floored at 1e-3 before the power.
-    """
-    log_slope = slope.clamp(min=1e-3).log()
-    scaled = torch.exp(strength * log_slope)
-    ratio = torch.expm1(strength * log_slope) / torch.expm1(log_slope)
-    ratio = torch.where(log_slope.abs() < 1e-6, torch.full_like(ratio, strength), ratio)  # a → 1: the limit S
-    return scaled, offset * ratio
-
-
 DARK_QUANTILES = (0.1, 0.5, 0.9, 0.99)
 
 
@@ -278,12 +265,13 @@ class GuidedGenerator(nn.Module):
     (in pixels / intensity²; ``detail_eps`` 0 applies the gain to everything, noise included); ``global_head``:
     image-level estimates of haze density and airlight that correct the prior before the per-pixel maps.
     ``removal``: the haze-removal strength the model applies when the caller asks for strength 1 (set after
-    training, like ``detail_eps``; see :func:`scale_haze_removal`).
+    training, like ``detail_eps``; see :mod:`dehaze.models.strength`). ``shadow_floor``: the level below which a
+    map may not take the darkest pixel of a ``prior_patch`` window of the view (0 = off; also set after training).
     """
 
     whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
     multiple = 1
-    scales_strength = True  # forward(hazy, strength): see scale_haze_removal
+    scales_strength = True  # forward(hazy, strength): see dehaze.models.strength
 
     def __init__(
         self,
@@ -299,6 +287,7 @@ class GuidedGenerator(nn.Module):
         global_head: bool = True,
         global_stats: bool = False,
         removal: float = 1.0,
+        shadow_floor: float = 0.0,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -316,6 +305,7 @@ class GuidedGenerator(nn.Module):
         self.global_head = global_head
         self.global_stats = global_stats
         self.removal = removal  # the strength this model applies by default (calibrated after training)
+        self.shadow_floor = shadow_floor
         estimates = 1 + channels if global_head else 0  # haze density, airlight per channel
         statistics = image_statistics_count(channels) if global_stats else 0
         self.net = CoefficientNet(3 * channels + 2, 1 + channels, width, estimates, statistics)
@@ -347,8 +337,8 @@ class GuidedGenerator(nn.Module):
         return slope, (airlight * light).clamp(max=1.0) * (1.0 - slope) + correction[:, 1:]
 
     def forward(self, hazy: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-        """``strength``: how much haze to remove, in the model's own terms (:func:`scale_haze_removal` of the
-        full-resolution maps): 0 returns the input, 1 (the default) the model's output, 2 its maps applied twice."""
+        """``strength``: how much haze to remove, in the model's own terms (:mod:`dehaze.models.strength`): 0
+        returns the input, 1 (the default) the model's output, above 1 more contrast around the same light."""
         if hazy.dim() != 4 or hazy.shape[1] != self.in_channels:
             raise ValueError(f"expected N×{self.in_channels}×H×W input, got shape {tuple(hazy.shape)}")
         view = resize_to(hazy, view_size_for(*hazy.shape[-2:], self.view_size))
@@ -366,7 +356,8 @@ class GuidedGenerator(nn.Module):
         # edges (no halos across depth edges) and flat regions keep their full-resolution texture
         fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
         if strength != 1.0:  # strength 1 runs exactly the code it always ran
-            fit_slope, fit_offset = scale_haze_removal(fit_slope, fit_offset, strength)
+            fit_slope, fit_offset = scale_strength(fit_slope, fit_offset, view, strength, max(1, self.view_size // 8))
+        fit_offset = lift_shadows(fit_slope, fit_offset, view, self.shadow_floor, self.prior_patch // 2)
         return fit_slope, fit_offset
 
     def dehaze_gray(self, gray: torch.Tensor, strength: float = 1.0) -> torch.Tensor:

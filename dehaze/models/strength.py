@@ -1,0 +1,83 @@
+"""How much haze the guided generator removes: its affine maps ``J = a·I + b`` scaled for a strength ``S``, and the
+shadow floor that keeps a map from pushing a dark region to black.
+
+Below strength 1 the maps are the scattering model's own, iterated a fraction of a time (:func:`scale_haze_removal`,
+towards the input). Above 1, iterating the maps pushes every pixel away from the model's airlight, and where that
+airlight is brighter than the fog, more strength means darker, down to black. So above 1 the slope still grows as
+``a^S`` on average (the optical depth removed is scaled by ``S``), but the extra contrast is centred on the local light
+of the strength-1 output (:func:`keep_light`): more strength clears more and leaves the photo's light where the model
+put it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from kornia.filters import guided_blur
+
+MIN_SLOPE = 1e-3
+LIGHT_EPS = 1e-2  # intensity²: windows whose variance is well above this count as a step of light, not texture
+
+
+def scale_haze_removal(slope: torch.Tensor, offset: torch.Tensor, strength: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The affine map ``J = a·I + b`` applied ``strength`` times: ``a^S`` and ``b·(1 − a^S)/(1 − a)``.
+
+    Each pixel's fixed point ``b/(1 − a)`` (the airlight the map pushes away from) stays where it is; ``a = 1/t``
+    becomes ``t^−S``, i.e. the optical depth removed is scaled by ``S``. ``S = 0`` is the identity (a = 1, b = 0),
+    ``S = 1`` the map itself, ``S = 2`` the map applied twice. Slopes are floored at 1e-3 before the power.
+    """
+    log_slope = slope.clamp(min=MIN_SLOPE).log()
+    scaled = torch.exp(strength * log_slope)
+    ratio = torch.expm1(strength * log_slope) / torch.expm1(log_slope)
+    ratio = torch.where(log_slope.abs() < 1e-6, torch.full_like(ratio, strength), ratio)  # a → 1: the limit S
+    return scaled, offset * ratio
+
+
+def box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over the (2r+1)² window around each pixel, the window clipped at the borders."""
+    if radius <= 0:
+        return image
+    return F.avg_pool2d(image, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+
+
+def keep_light(
+    slope: torch.Tensor, offset: torch.Tensor, view: torch.Tensor, strength: float, radius: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maps for ``strength`` > 1 that keep the strength-1 output's local light.
+
+    With ``J1 = a·I + b`` on the view and ``L`` its edge-preserving local mean (a self-guided filter of radius
+    ``radius``, ``LIGHT_EPS``: large steps of light such as a dark pole against the sky stay in ``L``, so no halo
+    forms across them), the result is ``L + g·(J1 − L)``: slope ``g·a``, offset ``g·b + (1 − g)·L``. The contrast
+    gain ``g = ā^(S−1)`` uses the photo's mean log slope ``log ā``, one factor per photo: a per-pixel ``a^(S−1)``
+    would also amplify the blotches of the slope map itself. Equal to the maps themselves at ``S = 1``.
+    """
+    log_slope = slope.clamp(min=MIN_SLOPE).log()
+    gain = torch.exp((strength - 1.0) * log_slope.mean(dim=(-2, -1), keepdim=True))
+    dehazed = slope * view + offset
+    light = guided_blur(dehazed, dehazed, 2 * radius + 1, LIGHT_EPS)
+    return gain * slope, gain * offset + (1.0 - gain) * light
+
+
+def scale_strength(
+    slope: torch.Tensor, offset: torch.Tensor, view: torch.Tensor, strength: float, radius: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The maps at ``strength``: :func:`scale_haze_removal` up to 1 (towards the input), :func:`keep_light` above."""
+    if strength <= 1.0:
+        return scale_haze_removal(slope, offset, strength)
+    return keep_light(slope, offset, view, strength, radius)
+
+
+def lift_shadows(
+    slope: torch.Tensor, offset: torch.Tensor, view: torch.Tensor, floor: float, radius: int
+) -> torch.Tensor:
+    """The offset raised where the map would take a window's darkest view pixel below ``floor`` (per channel).
+
+    The lift is what the darkest pixel of each (2r+1)² window needs, spread by a max then a box mean of the same
+    size: smooth (no blotches where the lift starts) and at least the lift each pixel itself needs.
+    """
+    if floor <= 0.0:
+        return offset
+    darkest = -F.max_pool2d(-view, 2 * radius + 1, stride=1, padding=radius)
+    lift = (floor - (slope * darkest + offset)).clamp(min=0.0)
+    spread = F.max_pool2d(lift, 2 * radius + 1, stride=1, padding=radius)
+    return offset + box_mean(spread, radius)

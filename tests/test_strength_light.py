@@ -1,0 +1,78 @@
+"""Strength above 1 keeps the photo's light; the shadow floor keeps a map from pushing a dark region to black."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dehaze.models.guided import GuidedGenerator
+from dehaze.models.strength import keep_light, lift_shadows, scale_haze_removal, scale_strength
+
+
+def _maps(seed: int = 0, size: int = 24) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A view with a bright sky over a dark ground, and dehazing maps that push the ground towards black."""
+    generator = torch.Generator().manual_seed(seed)
+    view = 0.05 * torch.rand(1, 3, size, size, generator=generator)
+    view[..., : size // 2, :] += 0.85
+    view[..., size // 2 :, :] += 0.45
+    slope = 1.2 + 0.4 * torch.rand(1, 1, size, size, generator=generator)
+    offset = 0.8 * (1.0 - slope)  # fixed point 0.8: the airlight is brighter than the ground's fog
+    return view, slope, offset
+
+
+def test_keep_light_at_strength_one_is_the_maps_themselves() -> None:
+    view, slope, offset = _maps()
+    same_slope, same_offset = keep_light(slope, offset, view, 1.0, 3)
+    assert torch.allclose(same_slope, slope) and torch.allclose(same_offset, offset, atol=1e-6)
+
+
+def test_keep_light_scales_the_slope_by_the_photos_mean_gain() -> None:
+    view, slope, offset = _maps()
+    scaled, _ = keep_light(slope, offset, view, 1.5, 3)
+    gain = scaled / slope
+    assert torch.allclose(gain, gain.flatten()[0].expand_as(gain))  # one factor per photo
+    assert torch.allclose(gain.flatten()[0], torch.exp(0.5 * slope.log().mean()), rtol=1e-5)
+
+
+def test_more_strength_keeps_the_light_where_iterating_the_maps_goes_black() -> None:
+    view, slope, offset = _maps()
+    one = (slope * view + offset).clamp(0, 1)
+    iterated = scale_haze_removal(slope, offset, 1.5)
+    kept = scale_strength(slope, offset, view, 1.5, 3)
+    iterated_out, kept_out = [(a * view + b).clamp(0, 1) for a, b in (iterated, kept)]
+    ground = (..., slice(12, 24), slice(None))
+    assert float(iterated_out[ground].mean()) < float(one[ground].mean()) - 0.05  # the old strength darkens
+    assert abs(float(kept_out[ground].mean()) - float(one[ground].mean())) < 0.03  # the light stays
+    assert float(kept_out[ground].std()) > float(one[ground].std())  # and the contrast rises
+
+
+def test_strength_up_to_one_is_the_iterated_maps() -> None:
+    view, slope, offset = _maps()
+    for strength in (0.0, 0.5, 1.0):
+        expected = scale_haze_removal(slope, offset, strength)
+        got = scale_strength(slope, offset, view, strength, 3)
+        assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+@pytest.mark.parametrize("floor", [0.02, 0.05])
+def test_shadow_floor_lifts_only_what_would_go_below_it(floor: float) -> None:
+    view, slope, offset = _maps()
+    lifted = lift_shadows(slope, offset, view, floor, 2)
+    darkest = -torch.nn.functional.max_pool2d(-view, 5, stride=1, padding=2)
+    assert float((slope * darkest + lifted).min()) >= floor - 1e-6
+    assert torch.all(lifted >= offset)
+    sky = (..., slice(0, 6), slice(None))  # far from the ground: the map keeps the sky above the floor
+    assert torch.equal(lifted[sky], offset.expand_as(lifted)[sky])
+    assert torch.equal(lift_shadows(slope, offset, view, 0.0, 2), offset)
+
+
+def test_model_option_shadow_floor_keeps_outputs_off_black() -> None:
+    torch.manual_seed(0)
+    hazy = 0.4 + 0.5 * torch.rand(1, 3, 40, 56)
+    model = GuidedGenerator(3, width=4, view_size=16).eval()
+    with torch.inference_mode():
+        plain = model(hazy, strength=2.0)
+        model.shadow_floor = 0.05
+        floored = model(hazy, strength=2.0)
+    assert float((floored < 4 / 255).float().mean()) <= float((plain < 4 / 255).float().mean())
+    assert float(floored.mean()) >= float(plain.mean())
