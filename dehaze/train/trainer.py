@@ -13,14 +13,13 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from dehaze.atomic import atomic_write_all
-from dehaze.checkpoint import TrainingState, save_generator
-from dehaze.checkpoint.generator import generator_bytes, load_generator_weights
-from dehaze.checkpoint.training_state import training_state_bytes
+from dehaze.checkpoint import TrainingState
+from dehaze.checkpoint.generator import load_generator_weights
 from dehaze.config import Config
 from dehaze.data.splits import DataSplits, Pairs
 from dehaze.errors import DehazeError
 from dehaze.models.build import build_critic, build_generator
+from dehaze.train.checkpoints import RunCheckpoints
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers, wrap_ddp
 from dehaze.train.evaluation import sample_batch, sample_outputs, validation_scores
 from dehaze.train.objective import CriticObjective, GeneratorObjective
@@ -47,6 +46,7 @@ class Trainer:
         self.config = config
         self.run = RunDir(Path(run_dir))
         self.ctx = ctx
+        self.checkpoints = RunCheckpoints(self.run, config.model, ctx)
         self.device = device
         if self.device.type == "cuda" and ctx.enabled:
             self.device = torch.device("cuda", ctx.local_rank)
@@ -131,20 +131,8 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.generator
 
     def save_checkpoint(self) -> None:
-        """Rank 0 writes generator weights (safetensors) and the full training state as a pair: both temp files
-        are written first, then both renamed, so a full disk leaves both at the previous step."""
-        self.stream.gather(self.ctx)  # every rank's shard readers (a collective)
-        if not self.ctx.is_main:
-            return
-        meta = {"step": self.step, "source": "dehaze-train"}
-        weights = generator_bytes(self.eval_generator, self.config.model, extra_metadata=meta)
-        state = training_state_bytes(TrainingState.capture(self.step, self.best_psnr, self._state_parts()).to_dict())
-        atomic_write_all(
-            [
-                (self.run.last, lambda tmp: tmp.write_bytes(weights)),
-                (self.run.state, lambda tmp: tmp.write_bytes(state)),
-            ]
-        )
+        """The last weights and the training state, as a pair (every rank calls it; rank 0 writes)."""
+        self.checkpoints.save_last(self.step, self.best_psnr, self.eval_generator, self._state_parts())
 
     # ----------------------------------------------------------------- one step
     def train_step(self, hazy: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -273,10 +261,8 @@ class Trainer:
             if samples is not None:
                 self.write_samples(samples)
             self.reporter.plot_loss_curves()
-            if not (self.run.best).exists():
-                save_generator(self.eval_generator, self.config.model, self.run.best, {"step": self.step})
-        if self.config.train.save_rank_weights:
-            save_generator(self.generator, self.config.model, self.run.root / f"rank{self.ctx.rank}.safetensors")
+        rank_weights = self.generator if self.config.train.save_rank_weights else None
+        self.checkpoints.save_final(self.eval_generator, self.step, rank_weights)
         barrier(self.ctx)
         return True
 
@@ -292,8 +278,7 @@ class Trainer:
         self._log(f"step {self.step}: val PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}")
         if metrics["psnr"] > self.best_psnr:
             self.best_psnr = metrics["psnr"]
-            meta = {"step": self.step, "val_psnr": metrics["psnr"], "val_ssim": metrics["ssim"]}
-            save_generator(self.eval_generator, self.config.model, self.run.best, extra_metadata=meta)
+            self.checkpoints.save_best(self.eval_generator, self.step, metrics)
 
     def close(self) -> None:
         """Close the reporter (TensorBoard writer) if :meth:`fit` opened one."""
