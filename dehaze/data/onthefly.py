@@ -27,7 +27,7 @@ from dehaze.haze import tinted_airlight
 from dehaze.imageio import read_image, to_tensor
 
 
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+def area_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Area-resample an H×W×C float image with PIL (one float plane per channel)."""
     planes = [
         np.asarray(Image.fromarray(image[..., c], mode="F").resize((width, height), Image.Resampling.BOX))
@@ -66,7 +66,7 @@ def random_scaled_crop(image: np.ndarray, patch: int, rng: np.random.Generator) 
     scale = max(target, patch) / short
     new_h, new_w = max(patch, round(height * scale)), max(patch, round(width * scale))
     if (new_h, new_w) != (height, width):
-        image = _resize(image, new_h, new_w)
+        image = area_resize(image, new_h, new_w)
     y = int(rng.integers(0, new_h - patch + 1))
     x = int(rng.integers(0, new_w - patch + 1))
     crop = image[y : y + patch, x : x + patch]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dehaze.data.onthefly import _resize, random_scaled_crop, read_training_photo, to_uint8_cache
+from dehaze.data.onthefly import area_resize, random_scaled_crop, read_training_photo, to_uint8_cache
 from dehaze.errors import DehazeError
 from dehaze.imageio import to_tensor
 
@@ -26,7 +26,7 @@ def shrink_to(image: np.ndarray, max_side: int) -> np.ndarray:
     scale = max_side / max(height, width)
     if scale >= 1.0:
         return image
-    return _resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
+    return area_resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
 
 
 class RealHazyPhotos:
