@@ -2,7 +2,7 @@
 Markdown table (per-row mean, seed spread, paired difference vs L1-only) and the azimuthally averaged power spectrum
 of each row's test outputs against the clean photos.
 
-    bash scripts/ablate_critic.sh          # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}
+    bash scripts/ablate_critic.sh          # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}, detached_s0
     python benchmarks/critic_ablation.py   # benchmarks/results/critic_ablation.{json,md} and critic_spectrum.png
 
 Every finished run's final weights (``last.safetensors``, the averaged weights after all its steps; ``--weights best``:
@@ -33,18 +33,19 @@ from dehaze.inference import Dehazer
 from dehaze.metrics.evaluate import clean_reference, evaluate_pairs
 from dehaze.spectrum import azimuthal_power_spectrum
 
-CRITICS = ("l1", "spatial", "frequency", "dual")
+CRITICS = ("l1", "spatial", "frequency", "dual", "detached")
 LABELS = {
     "l1": "L1 only",
     "spatial": "spatial GAN (λ=1)",
     "frequency": "frequency GAN (λ=0)",
     "dual": "dual GAN (λ=0.5)",
+    "detached": "dual GAN, FFT detached",
 }
 METRICS = ("psnr", "ssim", "fid", "spectral_distance", "detectability")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "fid": False, "spectral_distance": False, "detectability": False}
 DIGITS = {"psnr": 2, "ssim": 4, "fid": 1, "spectral_distance": 3, "detectability": 3}
 REFERENCE_ROWS = ("hazy input", "dark channel prior")
-RUN_NAME = re.compile(r"^(?P<critic>l1|spatial|frequency|dual)_s(?P<seed>\d+)$")
+RUN_NAME = re.compile(r"^(?P<critic>l1|spatial|frequency|dual|detached)_s(?P<seed>\d+)$")
 SPECTRUM_BINS = 128  # rings from DC to the corners; the plot keeps those inside the Nyquist circle
 
 
@@ -67,6 +68,7 @@ def load_runs(root: Path, weights: str = "last") -> list[dict[str, Any]]:
         runs.append(
             {
                 "arch": config["model"]["arch"],
+                "base_width": int(config["model"]["base_width"]),
                 "critic": match["critic"],
                 "seed": int(config["train"]["seed"]),
                 "steps": int(config["train"]["steps"]),
@@ -221,7 +223,7 @@ def plot_spectra(spectra: dict[str, np.ndarray], path: Path, title: str) -> None
         "hazy input": dict(color="0.6", ls="--", lw=1.5),
         "dark channel prior": dict(color="tab:purple", ls=":", lw=1.5),
     }
-    colours = dict(zip(LABELS.values(), ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=True))
+    colours = dict(zip(LABELS.values(), ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown"), strict=True))
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
     for name, power in spectra.items():
         style = styles.get(name, dict(color=colours.get(name), lw=1.6))
