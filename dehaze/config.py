@@ -265,6 +265,7 @@ class LossConfig:
     frequency_extra_weight: float = 0.5
     r1_weight: float = 0.0
     feature_matching_weight: float = 0.0
+    scene_weight: float = 100.0  # L1 on whole scenes (train.scene_batch > 0; dehaze/train/scene_branch.py)
 
 
 @dataclass
@@ -301,6 +302,8 @@ class TrainConfig:
     fid: bool = True
     save_rank_weights: bool = False
     init_weights: str | None = None
+    scene_batch: int = 0  # whole training photos per step, beside the crops (0 = off; dehaze/train/scene_branch.py)
+    scene_size: int = 96  # short side of a whole scene (a 4:3 frame); 2 × the 48-px view
 
 
 ADVERSARIAL_KINDS = ("vanilla", "lsgan", "hinge")
@@ -332,6 +335,7 @@ LOSS_RANGES: dict[str, tuple] = {
         "frequency_extra_weight",
         "r1_weight",
         "feature_matching_weight",
+        "scene_weight",
     )
 }
 TRAIN_CHOICES: dict[str, tuple] = {"lr_schedule": ("constant", "cosine")}
@@ -354,6 +358,8 @@ TRAIN_RANGES: dict[str, tuple] = {
     "val_every": (1, _BIG),
     "checkpoint_every": (1, _BIG),
     "gan_start_step": (0, _BIG),
+    "scene_batch": (0, 4096),
+    "scene_size": (8, 2048),
 }
 
 
