@@ -6,10 +6,12 @@
 
 A candidate is one checkpoint (an RGB model then also serves gray photos, as ``dehaze-infer`` does with it) or a
 ``GRAY+RGB`` pair, optionally named ``NAME=...``. Rows: PSNR and SSIM on the gray test (over luminance), the colour
-test, the held-out indoor and urban tests, SOTS-indoor validation; FADE and artefact gain on ``real_val`` (FADE needs
-``pip install fade-python``). Each candidate is compared with the shipped models row by row, with the noise margin
-of every difference (see ``dehaze/metrics/scorecard.py``): ``scripts/ship.py`` enforces the verdict. Per-image
-scores are cached by checkpoint hash under the dehaze cache, so columns already scored cost nothing.
+test, the held-out indoor and urban tests, SOTS-indoor validation; on ``real_val`` FADE (needs
+``pip install fade-python``), artefact gain, NIQE, BRISQUE (needs the ``metrics`` extra, which ``dev`` includes),
+the mean luminance change and the crushed share (see ``dehaze/metrics/perceptual.py``). Each candidate is compared
+with the shipped models row by row, with the noise margin of every difference (see ``dehaze/metrics/scorecard.py``,
+which also says why the luminance change is reported but not gated): ``scripts/ship.py`` enforces the verdict.
+Per-image scores are cached by checkpoint hash under the dehaze cache, so columns already scored cost nothing.
 Writes ``--out-json`` and ``--out-md`` (default ``benchmarks/results/scorecard.{json,md}``).
 """
 
@@ -26,7 +28,16 @@ from pathlib import Path
 from dehaze.atomic import atomic_write_text
 from dehaze.cache import cache_dir
 from dehaze.checkpoint import shipped_checkpoint_files
-from dehaze.metrics.scorecard import EvalSet, column_key, compare, default_sets, mean_of, score_set
+from dehaze.metrics.perceptual import BRISQUE_HINT, brisque_available
+from dehaze.metrics.scorecard import (
+    HIGHER_IS_BETTER,
+    EvalSet,
+    column_key,
+    compare,
+    default_sets,
+    mean_of,
+    score_set,
+)
 
 RELEASES = {"0.2 release": "37d07c5", "0.3 release": "6d5fe47"}  # commits whose checkpoints/ shipped
 
@@ -114,9 +125,8 @@ def render_markdown(card: dict) -> str:
     lines = ["| test / metric | images | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
     for row, info in card["rows"].items():
         cells = [_cell(card["columns"][name].get(row)) for name in names]
-        lines.append(
-            f"| {row} {'↑' if info['higher_is_better'] else '↓'} | {info['images']} | " + " | ".join(cells) + " |"
-        )
+        arrow = {True: "↑", False: "↓"}.get(info["higher_is_better"], "(reported)")
+        lines.append(f"| {row} {arrow} | {info['images']} | " + " | ".join(cells) + " |")
     for name, verdicts in card["gate"].items():
         passed = not any(v["worse"] for v in verdicts)
         lines += ["", f"**{name}** against the shipped models: {'passes' if passed else 'fails'} the ship gate", ""]
@@ -134,6 +144,8 @@ def render_markdown(card: dict) -> str:
 
 
 def _verdict(v: dict) -> str:
+    if not v.get("gated", True):
+        return "reported"
     return "worse" if v["worse"] else ("better" if v["improvement"] > v["margin"] else "within noise")
 
 
@@ -149,7 +161,7 @@ def build_card(columns: list[Column], candidates: list[Column], shipped: Column,
         for metric in test.metrics:
             row = f"{test.name}/{metric}"
             count = len(scores[shipped.name][test.name]["images"])
-            card["rows"][row] = {"images": count, "higher_is_better": metric in ("psnr", "ssim")}
+            card["rows"][row] = {"images": count, "higher_is_better": HIGHER_IS_BETTER[metric]}
             for name, result in scores.items():
                 card["columns"].setdefault(name, {})[row] = mean_of(result[test.name][metric])
     for column in candidates:
@@ -180,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(t.path) for t in sets if not t.path.is_dir()]
     if missing:
         raise SystemExit(f"error: missing test folders (run scripts/prepare_data.sh): {', '.join(missing)}")
+    if any(t.kind == "real" for t in sets) and not brisque_available():
+        raise SystemExit(f"error: the real-photo rows need BRISQUE: {BRISQUE_HINT}")
     columns, shipped = default_columns()
     card = build_card(columns, [parse_candidate(s) for s in args.candidates], shipped, sets, args.refresh)
     atomic_write_text(args.out_json, json.dumps(card, indent=2))

@@ -6,6 +6,13 @@
 The scorecard JSON must have been made against the models shipped now and the candidate's files as they are now
 (both are checked by hash). A candidate that is one RGB checkpoint becomes the RGB model and also serves gray
 photos (the gray model file is removed); a ``GRAY+RGB`` pair replaces both. Exit 1 with the failing rows otherwise.
+
+Every row is gated, the real-photo rows included: FADE, artefact gain, NIQE, BRISQUE and the crushed share on
+``real_val`` (lower is better for each), so a candidate cannot pass by darkening fog to black. The mean luminance
+change is shown in the scorecard but not gated: removing haze may rightly darken a photo and brighter is not better
+either, so no direction is an improvement (``dehaze/metrics/scorecard.py`` says more); harmful darkening shows in
+the crushed share, NIQE and BRISQUE. A scorecard made by an older scorecard version (without these rows) is refused
+by the hash check, since the column keys include the score version.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ def refusal(card: dict, name: str, shipped: tuple[Path, ...]) -> str | None:
     if name not in card.get("gate", {}):
         return f"{name}: not a candidate of this scorecard (candidates: {', '.join(card.get('gate', {})) or 'none'})"
     if card["hashes"].get("shipped") != column_key("model", shipped):
-        return "the scorecard was made against other shipped models: run benchmarks/scorecard.py again"
+        return (
+            "the scorecard was made against other shipped models, or by an older scorecard version: "
+            "run benchmarks/scorecard.py again"
+        )
     files = [Path(p) for p in card["files"][name]]
     if not all(p.is_file() for p in files) or card["hashes"][name] != column_key("model", files):
         return f"{name}: its files changed (or are gone) since the scorecard was made: score it again"

@@ -89,3 +89,7 @@ def test_real_mode_reports_rows_and_names_unreadable_photos(tmp_path: Path, caps
     assert [row["name"] for row in rows] == ["hazy input", "dark channel prior"]
     assert rows[0]["artefact_gain"] == pytest.approx(1.0) and rows[1]["artefact_gain"] > 1.0
     assert rows[0]["count"] == 3 and rows[0]["fid"] is None  # no --reference: no FID
+    assert rows[0]["luminance_change"] == 0.0 and rows[0]["crushed_change"] == 0.0
+    assert rows[1]["luminance_change"] < 0.0  # DCP takes the airlight out: darker
+    assert rows[0]["niqe"] is None  # 64×80 photos: under two 96×96 blocks
+    assert "NIQE" in captured.out and "Crushed" in captured.out

@@ -14,6 +14,7 @@ from PIL import Image
 from dehaze.checkpoint import save_generator
 from dehaze.config import ModelConfig
 from dehaze.inference import Dehazer
+from dehaze.metrics.perceptual import brisque_available
 from dehaze.metrics.scorecard import EvalSet, column_key, compare, paired_difference, score_set
 from dehaze.models.build import build_generator
 
@@ -58,14 +59,35 @@ def test_scores_are_per_image_and_a_better_method_passes_the_comparison(tmp_path
     assert backwards["tiny/psnr"].worse and backwards["tiny/ssim"].worse
 
 
-def test_real_photo_sets_score_artefact_gain(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("dehaze.metrics.scorecard.fade_score", lambda image: None)  # optional package, slow JIT
+def test_real_photo_sets_score_every_no_reference_row(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("dehaze.metrics.perceptual.fade_score", lambda image: None)  # optional package, slow JIT
     (tmp_path / "real").mkdir()
     rng = np.random.default_rng(2)
     for i in range(3):
-        Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(tmp_path / "real" / f"p{i}.png")
-    scores = score_set(EvalSet("real", tmp_path / "real", kind="real"), None)
+        Image.fromarray((rng.random((40, 200, 3)) * 255).astype(np.uint8)).save(tmp_path / "real" / f"p{i}.png")
+    test = EvalSet("real", tmp_path / "real", kind="real")
+    scores, darker = score_set(test, None), score_set(test, lambda hazy: hazy * 0.5)
     assert scores["artefact_gain"] == pytest.approx([1.0, 1.0, 1.0])
+    assert scores["luminance_change"] == [0.0] * 3 and scores["crushed_change"] == [0.0] * 3
+    assert scores["niqe"] == [None] * 3  # under two 96×96 blocks
+    assert all(change < -0.2 for change in darker["luminance_change"])
+    if brisque_available():
+        assert all(value is not None and np.isfinite(value) for value in scores["brisque"])
+
+
+def test_the_gate_checks_crushing_and_only_reports_the_luminance_change() -> None:
+    test = EvalSet("real_val", Path("unused"), kind="real")
+    rng = np.random.default_rng(4)
+    shipped = {metric: list(rng.normal(5.0, 1.0, 30)) for metric in test.metrics}
+    shipped.update(images=[f"p{i}" for i in range(30)], groups=[f"p{i}" for i in range(30)])
+    darker = dict(shipped, luminance_change=[v - 0.3 for v in shipped["luminance_change"]])
+    crushing = dict(shipped, crushed_change=[v + 2.0 for v in shipped["crushed_change"]])
+    verdicts = {v.row: v for v in compare({"real_val": darker}, {"real_val": shipped}, [test])}
+    assert not any(v.worse for v in verdicts.values())
+    assert not verdicts["real_val/luminance_change"].gated
+    assert verdicts["real_val/luminance_change"].improvement == pytest.approx(-0.3)  # the plain change
+    verdicts = {v.row: v for v in compare({"real_val": crushing}, {"real_val": shipped}, [test])}
+    assert [row for row, v in verdicts.items() if v.worse] == ["real_val/crushed_change"]
 
 
 def _rgb_model(path: Path, seed: int) -> Path:

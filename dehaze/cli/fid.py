@@ -88,6 +88,7 @@ def real_report(args: argparse.Namespace) -> int:
     from dehaze.imageio import scan_images
     from dehaze.metrics.inception import load_inception
     from dehaze.metrics.no_reference import fade_available
+    from dehaze.metrics.perceptual import BRISQUE_HINT, brisque_available
     from dehaze.metrics.real_report import format_real_markdown, format_real_table, reference_stats, score_method
     from dehaze.metrics.report import checkpoint_method, dcp_method, hazy_method
 
@@ -108,6 +109,8 @@ def real_report(args: argparse.Namespace) -> int:
     print(format_real_table(rows))
     if not fade_available():
         print("FADE: not computed (optional: pip install fade-python)")
+    if not brisque_available():
+        print(f"BRISQUE: not computed (optional: {BRISQUE_HINT})")
     if args.out_json:
         atomic_write_text(args.out_json, json.dumps({"photos": str(args.real), "rows": rows}, indent=2) + "\n")
     if args.out_md:

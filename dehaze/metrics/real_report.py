@@ -1,8 +1,11 @@
 """The real-photo report of ``dehaze-fid --real``: hazy, DCP and checkpoints on photos with no ground truth.
 
 Columns: FADE mean and median (optional ``fade-python``), artefact gain (flat-region detail, output over input),
-FID against a clean reference set and spectral detectability against it (0.5 = indistinguishable). Photos are
-shrunk to ``max_side`` first, so every method sees the same pixels and FADE is not dominated by camera size.
+NIQE and BRISQUE (lower = more natural; BRISQUE needs the ``metrics`` extra), the mean luminance change (output minus
+input) and the crushed share (pixels black in every channel, output minus input, percentage points; see
+:mod:`dehaze.metrics.perceptual`), FID against a clean reference set and spectral detectability against it (0.5 =
+indistinguishable). Photos are shrunk to ``max_side`` first, so every method sees the same pixels and FADE is not
+dominated by camera size.
 """
 
 from __future__ import annotations
@@ -19,13 +22,19 @@ from dehaze.imageio import list_images, read_image
 from dehaze.metrics.detectability import FeatureCollector, detectability_from_features
 from dehaze.metrics.evaluate import format_value
 from dehaze.metrics.fid import ActivationCollector, FidStats, frechet_distance
-from dehaze.metrics.no_reference import ReferenceStats, artefact_gain, fade_score, reference_cache_path
+from dehaze.metrics.no_reference import ReferenceStats, reference_cache_path
+from dehaze.metrics.perceptual import REAL_PHOTO_METRICS, real_photo_scores
 from dehaze.metrics.report import Method
+from dehaze.metrics.scorecard import mean_of
 
 REAL_COLUMNS = (
     ("fade", "FADE", 3),
     ("fade_median", "FADE med", 3),
     ("artefact_gain", "Artefact", 3),
+    ("niqe", "NIQE", 3),
+    ("brisque", "BRISQUE", 2),
+    ("luminance_change", "ΔLum", 3),
+    ("crushed_change", "Crushed", 2),
     ("fid", "FID", 2),
     ("detectability", "Detect", 3),
 )
@@ -56,23 +65,21 @@ def score_method(
     method: Method, photos: Sequence[np.ndarray], reference: ReferenceStats | None, inception, batch_size: int = 16
 ) -> dict[str, Any]:
     """One report row: the method on every photo, then its no-reference scores."""
-    fades, gains = [], []
+    scores: dict[str, list] = {metric: [] for metric in REAL_PHOTO_METRICS}
     activations = ActivationCollector(inception, batch_size) if inception is not None else None
     spectra = FeatureCollector()
     for hazy in photos:
         output = hazy if method.dehaze is None else np.clip(np.asarray(method.dehaze(hazy), np.float32), 0, 1)
         output = output.reshape(hazy.shape)
-        fade = fade_score(output)
-        if fade is not None:
-            fades.append(fade)
-        gains.append(artefact_gain(output, hazy))
+        for metric, value in real_photo_scores(output, hazy).items():
+            scores[metric].append(value)
         spectra.add(output)
         if activations is not None:
             activations.add(output)
     row: dict[str, Any] = {"name": method.name, "count": len(photos)}
-    row["fade"] = float(np.mean(fades)) if fades else None
+    row.update({metric: mean_of(values) for metric, values in scores.items()})
+    fades = [value for value in scores["fade"] if value is not None]
     row["fade_median"] = float(np.median(fades)) if fades else None
-    row["artefact_gain"] = float(np.nanmean(gains)) if gains else None
     row["fid"] = row["detectability"] = None
     if reference is not None and activations is not None:
         ref = FidStats(reference.mu, reference.sigma, reference.count)

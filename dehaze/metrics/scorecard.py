@@ -6,6 +6,14 @@ columns can be compared image by image: the difference of their means and its **
 deviation of that difference over a seeded bootstrap that resamples groups of images (a SOTS scene's ten hazy
 versions are one group; elsewhere every image is its own group). A candidate is *worse beyond its margin* on a row
 when its improvement over the reference is below minus the margin: worse with about 95 % confidence.
+
+Which way is better (``HIGHER_IS_BETTER``), and which real-photo rows the gate checks: FADE alone can be won by
+darkening fog to black, so ``real_val`` also has NIQE and BRISQUE (lower = more natural; both punish black fog,
+halos and amplified JPEG damage) and the crushed share (pixels turned black, output minus input: lower is better,
+since crushed detail is lost for good). All of these are gated. The **luminance change** is reported but not gated
+(``None``): dehazing removes airlight, so a good result may be darker than the input (DCP is), and brighter is not
+better either. Neither direction is an improvement and closeness to DCP's change is no target; a darkening that
+destroys the photo shows in the crushed share, NIQE and BRISQUE, which are gated.
 """
 
 from __future__ import annotations
@@ -21,19 +29,29 @@ import numpy as np
 from dehaze.data.pairing import find_pairs
 from dehaze.data.real_hazy import shrink_to
 from dehaze.imageio import list_images, read_image, to_tensor
-from dehaze.metrics.no_reference import artefact_gain, fade_score
+from dehaze.metrics.perceptual import REAL_PHOTO_METRICS, real_photo_scores
 from dehaze.metrics.quality import psnr, ssim
 
 DehazeFn = Callable[[np.ndarray], np.ndarray]
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "fade": False, "artefact_gain": False}
+HIGHER_IS_BETTER: dict[str, bool | None] = {  # None: reported, not gated (see the module's docstring)
+    "psnr": True,
+    "ssim": True,
+    "fade": False,
+    "artefact_gain": False,
+    "niqe": False,
+    "brisque": False,
+    "crushed_change": False,
+    "luminance_change": None,
+}
 BOOTSTRAP_DRAWS = 2000
 REAL_MAX_SIDE = 640
-SCORE_VERSION = "1"  # part of every column's key: bump when a score's definition changes
+SCORE_VERSION = "2"  # part of every column's key: bump when a score's definition changes
 
 
 @dataclass(frozen=True)
 class EvalSet:
-    """One test of the scorecard: ``paired`` hazy/clean pairs (PSNR, SSIM) or ``real`` photos (FADE, artefact gain)."""
+    """One test of the scorecard: ``paired`` hazy/clean pairs (PSNR, SSIM) or ``real`` photos (no-reference scores:
+    ``REAL_PHOTO_METRICS``)."""
 
     name: str
     path: Path
@@ -43,7 +61,7 @@ class EvalSet:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        return ("psnr", "ssim") if self.kind == "paired" else ("fade", "artefact_gain")
+        return ("psnr", "ssim") if self.kind == "paired" else REAL_PHOTO_METRICS
 
 
 def default_sets(data: Path = Path("runs/data"), shared: Path = Path("../shared/data")) -> list[EvalSet]:
@@ -88,8 +106,8 @@ def score_set(test: EvalSet, dehaze: DehazeFn | None, progress: Callable[[str], 
             hazy = shrink_to(hazy, REAL_MAX_SIDE)
         output = _output(dehaze, hazy)
         if clean_path is None:
-            scores["fade"].append(fade_score(output))
-            scores["artefact_gain"].append(artefact_gain(output, hazy))
+            for metric, value in real_photo_scores(output, hazy).items():
+                scores[metric].append(value)
         else:
             out, clean = to_tensor(output)[None], to_tensor(read_image(clean_path, test.channels))[None]
             scores["psnr"].append(psnr(out, clean))
@@ -102,7 +120,8 @@ def score_set(test: EvalSet, dehaze: DehazeFn | None, progress: Callable[[str], 
 
 
 def mean_of(values: Sequence[float | None]) -> float | None:
-    """Mean over the images that have a value (FADE is None without the optional package; NaN gains are left out)."""
+    """Mean over the images that have a value (FADE and BRISQUE are None without their packages, NIQE on photos under
+    two 96-px blocks; NaN gains are left out)."""
     kept = [v for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(kept)) if kept else None
 
@@ -139,11 +158,12 @@ class RowVerdict:
     reference: float | None
     improvement: float
     margin: float
+    gated: bool = True  # False: reported only, ``improvement`` is then the plain change (candidate − reference)
 
     @property
     def worse(self) -> bool:
-        """Worse beyond the noise margin (NaN, i.e. no comparable images, counts as not worse)."""
-        return bool(self.improvement < -self.margin)
+        """Worse beyond the noise margin on a gated row (NaN, i.e. no comparable images, counts as not worse)."""
+        return self.gated and bool(self.improvement < -self.margin)
 
 
 def compare(candidate: dict[str, dict], reference: dict[str, dict], sets: Sequence[EvalSet]) -> list[RowVerdict]:
@@ -155,10 +175,8 @@ def compare(candidate: dict[str, dict], reference: dict[str, dict], sets: Sequen
             raise ValueError(f"{test.name}: the two columns were scored on different images")
         for metric in test.metrics:
             difference, margin = paired_difference(cand[metric], ref[metric], ref["groups"])
-            sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
-            verdicts.append(
-                RowVerdict(
-                    f"{test.name}/{metric}", mean_of(cand[metric]), mean_of(ref[metric]), sign * difference, margin
-                )
-            )
+            direction = HIGHER_IS_BETTER[metric]
+            sign = -1.0 if direction is False else 1.0
+            row, means = f"{test.name}/{metric}", (mean_of(cand[metric]), mean_of(ref[metric]))
+            verdicts.append(RowVerdict(row, *means, sign * difference, margin, gated=direction is not None))
     return verdicts
