@@ -93,12 +93,13 @@ def test_brisque_matches_the_brisque_package_on_fixed_images(name: str) -> None:
     assert brisque_score(image.astype(np.float32) / 255) == pytest.approx(expected, abs=1e-6)
 
 
-def test_half_size_is_matlab_imresize_of_a_ramp_and_niqe_needs_two_blocks() -> None:
+def test_half_size_is_matlab_imresize_of_a_ramp_and_niqe_needs_two_textured_blocks() -> None:
     ramp = np.tile(np.arange(16, dtype=np.float32), (4, 1))
     half = half_size(ramp)
     assert half.shape == (2, 8) and half[0] == pytest.approx(np.arange(0.5, 16, 2), abs=0.1)
     assert half[0, 2:6] == pytest.approx([4.5, 6.5, 8.5, 10.5], abs=1e-5)  # away from the mirrored edges: exact
-    assert niqe(np.zeros((96, 150, 3), np.uint8)) is None
+    assert niqe(np.zeros((96, 150, 3), np.uint8)) is None  # one block: no covariance
+    assert niqe(np.zeros((192, 288, 3), np.uint8)) is None  # black: no shape to fit, NIQE is undefined
 
 
 def test_crushed_share_counts_pixels_black_in_every_channel() -> None:

@@ -99,7 +99,8 @@ def block_features(normalised: np.ndarray, block: int) -> np.ndarray:
 
 
 def niqe(rgb: np.ndarray) -> float | None:
-    """NIQE of an 8-bit H×W×3 RGB array; None when it has fewer than two whole 96×96 blocks (no covariance)."""
+    """NIQE of an 8-bit H×W×3 RGB array; None when fewer than two whole 96×96 blocks have texture on both sides of
+    zero (no covariance: a small or a flat, e.g. all-black, image)."""
     mu_pristine, cov_pristine, window = pristine_model()
     image = matlab_y(rgb)
     rows, cols = image.shape[0] // BLOCK, image.shape[1] // BLOCK
@@ -114,9 +115,11 @@ def niqe(rgb: np.ndarray) -> float | None:
         if scale == 1:
             image = half_size(image / 255.0) * 255.0
     features = np.concatenate(features, axis=1)
-    with np.errstate(invalid="ignore"):
-        mu_distorted = np.nanmean(features, axis=0)
-        cov_distorted = np.cov(features[~np.isnan(features).any(axis=1)], rowvar=False)
+    complete = features[~np.isnan(features).any(axis=1)]
+    if len(complete) < 2:  # flat (e.g. all-black) blocks have no shape: NIQE is undefined
+        return None
+    mu_distorted = np.nanmean(features, axis=0)
+    cov_distorted = np.cov(complete, rowvar=False)
     offset = mu_pristine - mu_distorted
     quality = float(np.sqrt(offset @ np.linalg.pinv((cov_pristine + cov_distorted) / 2) @ offset))
     return quality if np.isfinite(quality) else None

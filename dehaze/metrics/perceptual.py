@@ -1,7 +1,8 @@
 """Real-photo measures that darkening cannot win, and the one place that scores an output against its hazy input.
 
 - **NIQE** (lower = more natural): :mod:`dehaze.metrics.niqe`, the published algorithm and pristine model, checked
-  against BasicSR 1.4.2's implementation. Needs at least two whole 96×96 blocks, else it is None.
+  against BasicSR 1.4.2's implementation. None (left out of the means) for a photo with fewer than two whole
+  96×96 blocks that have texture: a small or a wholly black one; the crushed share still counts the black.
 - **BRISQUE** (lower = better, about 0–100): the ``brisque`` 0.2.0 package with its LIVE-trained model (the
   ``metrics`` extra, which ``dev`` includes). Without it the score is None.
 - **Luminance change**: mean BT.601 luminance of the output minus that of the input, on a 0–1 scale. Dehazing
@@ -41,7 +42,7 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def niqe_score(image: np.ndarray) -> float | None:
-    """NIQE of an image in [0, 1]; None when it is smaller than two 96×96 blocks."""
+    """NIQE of an image in [0, 1]; None when fewer than two 96×96 blocks have texture."""
     return niqe(to_uint8_rgb(image))
 
 
