@@ -25,6 +25,8 @@ from dehaze.errors import DehazeError
 
 MAX_TRAINING_STATE_BYTES = 8 << 30
 TRAINING_STATE_KEYS = ("step", "best_psnr", "rng", "scaler_g", "scaler_d")
+MODULE_FIELDS = ("generator", "ema", "critic", "real_critic")  # checked against the live modules before restoring
+OPTIMIZER_FIELDS = ("opt_g", "opt_d", "opt_real")
 _STATE_HINTS = {"ema": "; resume with --set train.ema_decay=0"}
 
 
@@ -110,6 +112,19 @@ class TrainingState:
     def load(cls, path: Path, map_location: str | torch.device = "cpu") -> TrainingState:
         """Read a file safely (see :func:`load_training_state`) and check its plain keys."""
         return cls.from_dict(load_training_state(path, map_location), Path(path))
+
+    @classmethod
+    def resume(
+        cls, path: Path, parts: Mapping[str, Stateful | None], map_location: str | torch.device = "cpu"
+    ) -> TrainingState:
+        """What ``--resume`` does: load, check against the live ``parts`` (every field of this class but the plain
+        ones, ``None`` = not in this run), restore them; a bad file is a one-line :class:`DehazeError`."""
+        state = cls.load(Path(path), map_location)
+        modules = {name: parts.get(name) for name in MODULE_FIELDS}
+        optimizers = {name: parts.get(name) for name in OPTIMIZER_FIELDS}
+        state.validate(Path(path), modules, optimizers=optimizers)
+        state.restore(parts)
+        return state
 
 
 def capture_rng() -> dict[str, Any]:

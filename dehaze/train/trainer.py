@@ -106,12 +106,7 @@ class Trainer:
         }
 
     def _load_state(self) -> None:
-        state = TrainingState.load(self.run.state, map_location=self.device)
-        parts = self._state_parts()
-        modules = {name: parts[name] for name in ("generator", "ema", "critic", "real_critic")}
-        optimizers = {name: parts[name] for name in ("opt_g", "opt_d", "opt_real")}
-        state.validate(self.run.state, modules, optimizers=optimizers)
-        state.restore(parts)
+        state = TrainingState.resume(self.run.state, self._state_parts(), map_location=self.device)
         self.step = int(state.step)
         self.best_psnr = float(state.best_psnr)
         # the config's learning rates win over the saved ones, so a resumed run can continue with a lower rate
