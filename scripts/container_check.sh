@@ -67,6 +67,9 @@ torch_sources() {  # sets TORCH_INDEX, EXTRA_INDEX, FIND_LINKS, CERT and MOUNTS 
         MOUNTS+=(-v "$CERT:/etc/ssl/certs/ca-certificates.crt:ro")
         CERT=/etc/ssl/certs/ca-certificates.crt
     fi
+    if [[ -n $TORCH_INDEX && -z ${DEHAZE_PIP_EXTRA_INDEX_URL+set} ]]; then
+        EXTRA_INDEX+=" https://pypi.org/simple"  # as on the host: what the local store lacks (cuda-bindings) from PyPI
+    fi
     TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
 }
 
