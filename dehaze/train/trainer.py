@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from dehaze.train.real_branch import real_photo_branch
 from dehaze.train.reporting import RunReporter
 from dehaze.train.run_dir import RunDir
 from dehaze.train.sampling import StreamPosition, training_batches
+from dehaze.train.scene_branch import Terms, scene_branch
 from dehaze.train.schedule import ema_with_warmup, learning_rate_factor
 
 
@@ -58,6 +60,7 @@ class Trainer:
             load_generator_weights(self.generator, Path(config.train.init_weights), self.device)
         # the real-photo branch's teacher is the generator as it starts (fresh from the seed, or the init weights)
         self.real_branch, self.real_photos = real_photo_branch(self.generator, config)
+        self.scene_branch = scene_branch(config, ctx.rank)  # whole scenes beside the crops (train.scene_batch)
         decay = config.train.ema_decay
         self.ema = (
             AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(decay), use_buffers=True) if decay > 0 else None
@@ -138,8 +141,10 @@ class Trainer:
         gan_on = self.critic is not None and self.step >= self.config.train.gan_start_step
         if gan_on:
             logs.update(self.critic_step(hazy, clean, fake.detach()))
-        extra = self.real_loss(clean) if self.real_branch is not None else None
-        logs.update(self.generator_step(hazy, clean, fake, gan_on, extra))
+        extras = [self.real_loss(clean)] if self.real_branch is not None else []
+        if self.scene_branch is not None:
+            extras.append(self.scene_branch.loss(self.g_train, self.step, self.device, self.precision))
+        logs.update(self.generator_step(hazy, clean, fake, gan_on, extras))
         return logs
 
     def real_loss(self, clean: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -164,16 +169,16 @@ class Trainer:
         return logs
 
     def generator_step(
-        self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor, gan_on: bool, extra: tuple | None = None
+        self, hazy: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor, gan_on: bool, extras: Sequence[Terms] = ()
     ) -> dict[str, torch.Tensor]:
         """Update the generator: the objective's reconstruction terms plus the critics' one adversarial signal
-        (plus ``extra``, the real-photo branch's loss and logs, when it runs)."""
+        (plus ``extras``, the real-photo and scene branches' losses and logs, when they run)."""
         objective = self.generator_objective
         self.opt_g.zero_grad(set_to_none=True)
         loss_g, logs = objective.reconstruction(fake.float(), clean)
-        if extra is not None:
-            loss_g = loss_g + extra[0]
-            logs.update(extra[1])
+        for extra_loss, extra_logs in extras:
+            loss_g = loss_g + extra_loss
+            logs.update(extra_logs)
         if gan_on:
             critic = self.critic
             critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets
