@@ -415,9 +415,9 @@ class Config:
     def from_dict(cls, data: dict[str, Any]) -> Config:
         config = cls()
         for section, values in (data or {}).items():
-            if not hasattr(config, section):
+            if not isinstance(section, str) or not hasattr(config, section):
                 expected = "model, critic, loss, train, haze, real"
-                raise DehazeError(f"unknown config section '{section}' (expected {expected})")
+                raise DehazeError(f"unknown config section {shorten(section)} (expected {expected})")
             if values is not None and not isinstance(values, dict):
                 raise DehazeError(f"config section '{section}' must be a mapping of options, got {shorten(values)}")
             for key, value in (values or {}).items():
@@ -476,16 +476,27 @@ def _plain(value: Any) -> Any:
 
 
 MAX_CONFIG_BYTES = 1 << 20
+MAX_YAML_DEPTH = 32  # a config nests 3 levels; PyYAML's composer recurses once per level (1000 → RecursionError)
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader without anchors/aliases: a few hundred bytes of nested aliases expand to gigabytes."""
+    """SafeLoader without anchors/aliases (a few hundred bytes of nested aliases expand to gigabytes) and at most
+    :data:`MAX_YAML_DEPTH` levels deep."""
+
+    depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed in configs", mark)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_YAML_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def parse_yaml(text: str) -> Any:
@@ -494,6 +505,8 @@ def parse_yaml(text: str) -> Any:
         return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no Python objects
     except yaml.YAMLError as exc:
         raise DehazeError(f"invalid YAML: {str(exc).splitlines()[0][:200]}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a tag's constructor refusing its text, e.g. "!!int 3.5"
+        raise DehazeError(f"invalid YAML value: {str(exc).splitlines()[0][:200]}") from None
 
 
 def _coerce(raw: Any, current: Any, name: str) -> Any:
@@ -503,10 +516,12 @@ def _coerce(raw: Any, current: Any, name: str) -> Any:
             raw = parse_yaml(raw)
         except DehazeError:
             raise ConfigError(f"{name}: cannot parse value {shorten(raw)}") from None
-    if current is None or raw is None:
+    if current is None:
         if raw is not None and not isinstance(raw, str):
             raise ConfigError(f"{name}: expected a path (text), got {shorten(raw)}")
         return raw
+    if raw is None:
+        raise ConfigError(f"{name}: expected a value, got null")
     if isinstance(current, str) and not isinstance(raw, str):
         raise ConfigError(f"{name}: expected text, got {shorten(raw)}")
     if isinstance(current, bool):
@@ -535,10 +550,10 @@ def set_option(config: Config, dotted: str, value: Any) -> None:
     section = getattr(config, section_name, None)
     if section is None or not dataclasses.is_dataclass(section) or not key:
         sections = "model, critic, loss, train, haze, real"
-        raise DehazeError(f"unknown option '{dotted}' (use section.key, sections: {sections})")
+        raise DehazeError(f"unknown option {shorten(dotted)} (use section.key, sections: {sections})")
     if key not in {f.name for f in dataclasses.fields(section)}:
         known = ", ".join(f.name for f in dataclasses.fields(section))
-        raise DehazeError(f"unknown option '{dotted}'; {section_name} has: {known}")
+        raise DehazeError(f"unknown option {shorten(dotted)}; {section_name} has: {known}")
     setattr(section, key, _coerce(value, getattr(section, key), dotted))
 
 
@@ -547,5 +562,5 @@ def apply_overrides(config: Config, overrides: list[str]) -> None:
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
-            raise DehazeError(f"--set expects section.key=value, got '{item}'")
+            raise DehazeError(f"--set expects section.key=value, got {shorten(item)}")
         set_option(config, key.strip(), value.strip())
