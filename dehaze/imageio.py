@@ -100,6 +100,9 @@ class NonFinitePixels(DehazeError):
         super().__init__(f"{what} has NaN or infinite pixel values")
 
 
+# What Pillow's decoders raise for bad data: OSError (most), SyntaxError (PNG chunks), EOFError, ValueError, and
+# RuntimeError (the AVIF decoder: "Failed to decode frame 0", found by the fuzz campaign)
+DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, RuntimeError)
 _EXIF_ORIENTATION_TAG = 0x0112
 STRIP_PIXELS = 1 << 20  # full-size conversions go in strips of rows of about this many pixels (bounded temporaries)
 RowReader = Callable[[int, int], np.ndarray]  # (top, bottom) → float32 rows top..bottom-1, H'×W×C in (1, 2, 3, 4)
@@ -204,7 +207,7 @@ def _open(path: Path) -> Image.Image:
         raise ImageReadError(path, _unidentified_reason(path)) from None
     except Image.DecompressionBombError as exc:
         raise ImageReadError(path, f"image too large (not decoded): {exc}") from None
-    except (OSError, ValueError, SyntaxError) as exc:
+    except DECODER_ERRORS as exc:
         raise ImageReadError(path, f"cannot open image: {exc}") from None
     try:
         _check_pixel_count(path, *img.size)
@@ -401,7 +404,7 @@ def read_image(path: str | Path, channels: int | None) -> np.ndarray:
             raise ImageReadError(path, str(exc)) from None
         except Image.DecompressionBombError as exc:
             raise ImageReadError(path, f"image too large: {exc}") from None
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        except DECODER_ERRORS as exc:
             raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from None
 
 
