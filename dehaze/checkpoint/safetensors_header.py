@@ -58,6 +58,14 @@ def is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 48
 
 
+def shown_name(name: Any, limit: int = 80) -> str:
+    """A tensor or key name from an untrusted file as it goes into a one-line message (repr when odd or long)."""
+    if isinstance(name, str) and name.isprintable() and len(name) <= limit:
+        return name
+    text = repr(name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe_mismatch(found: Mapping[str, TensorSpec], expected: Mapping[str, TensorSpec], limit: int = 3) -> str:
     """Missing, unexpected and mismatched (shape or dtype kind) tensors, the first ``limit`` of each; '' if none."""
     missing = [name for name in expected if name not in found]
@@ -71,7 +79,7 @@ def describe_mismatch(found: Mapping[str, TensorSpec], expected: Mapping[str, Te
     for label, items in (("missing", missing), ("unexpected", unexpected), ("mismatched", wrong)):
         if items:
             more = f" and {len(items) - limit} more" if len(items) > limit else ""
-            parts.append(f"{label}: {', '.join(items[:limit])}{more}")
+            parts.append(f"{label}: {', '.join(shown_name(item) for item in items[:limit])}{more}")
     return "; ".join(parts)
 
 

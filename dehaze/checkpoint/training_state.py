@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from dehaze.atomic import atomic_write_bytes
-from dehaze.checkpoint.safetensors_header import TensorSpec, describe_mismatch, is_count
+from dehaze.checkpoint.safetensors_header import TensorSpec, describe_mismatch, is_count, shown_name
 from dehaze.errors import DehazeError
 
 MAX_TRAINING_STATE_BYTES = 8 << 30
@@ -28,6 +28,8 @@ TRAINING_STATE_KEYS = ("step", "best_psnr", "rng", "scaler_g", "scaler_d")
 MODULE_FIELDS = ("generator", "ema", "critic", "real_critic")  # checked against the live modules before restoring
 OPTIMIZER_FIELDS = ("opt_g", "opt_d", "opt_real")
 _STATE_HINTS = {"ema": "; resume with --set train.ema_decay=0"}
+# What torch's and Python's load_state_dict/setstate raise for values of the wrong type, shape or layout
+_RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError)
 
 
 class Stateful(Protocol):
@@ -97,12 +99,22 @@ class TrainingState:
             if optimizer is not None:
                 _check_optimizer_state(getattr(self, key, None), optimizer, f"{path}: saved '{key}' optimiser state")
 
-    def restore(self, parts: Mapping[str, Stateful | None]) -> None:
-        """Load each used part (not ``None``) from its field, then the RNGs. Call :meth:`validate` first."""
-        for name, part in parts.items():
-            if part is not None:
-                part.load_state_dict(getattr(self, name))
-        restore_rng(self.rng)
+    def restore(self, parts: Mapping[str, Stateful | None], path: Path | str = "training state") -> None:
+        """Load each used part (not ``None``) from its field, then the RNGs. Call :meth:`validate` first.
+
+        A saved value that the part refuses (the optimiser's, scaler's, stream's or RNG's own layout) is a one-line
+        :class:`DehazeError` naming ``path`` and the part.
+        """
+        for name, part in [*parts.items(), ("rng", None)]:
+            try:
+                if part is not None:
+                    part.load_state_dict(getattr(self, name))
+                elif name == "rng":
+                    restore_rng(self.rng)
+            except _RESTORE_ERRORS as exc:
+                detail = str(exc).strip().splitlines()[0][:150] if str(exc).strip() else ""
+                reason = f"{type(exc).__name__}: {detail}"
+                raise DehazeError(f"{path}: saved '{name}' state cannot be restored ({reason})") from None
 
     def save(self, path: Path) -> None:
         """Write atomically (see :func:`save_training_state`)."""
@@ -123,7 +135,7 @@ class TrainingState:
         modules = {name: parts.get(name) for name in MODULE_FIELDS}
         optimizers = {name: parts.get(name) for name in OPTIMIZER_FIELDS}
         state.validate(Path(path), modules, optimizers=optimizers)
-        state.restore(parts)
+        state.restore(parts, path)
         return state
 
 
@@ -215,7 +227,7 @@ def _check_module_state(saved: Any, module: torch.nn.Module, where: str, hint: s
     """A non-empty dict of tensors whose names, shapes and dtype kinds match ``module.state_dict()``."""
     if not isinstance(saved, Mapping) or not saved:
         raise DehazeError(f"{where}: missing{hint}")
-    not_tensors = [str(name) for name, value in saved.items() if not isinstance(value, torch.Tensor)]
+    not_tensors = [shown_name(name) for name, value in saved.items() if not isinstance(value, torch.Tensor)]
     if not_tensors:
         raise DehazeError(f"{where}: not tensors ({', '.join(not_tensors[:3])})")
     found = {name: TensorSpec.of(tensor) for name, tensor in saved.items()}
@@ -235,7 +247,7 @@ def _check_optimizer_state(saved: Any, optimizer: torch.optim.Optimizer, where: 
         tensors = [
             (index, name, value) for index, entry in zip(ids, entries, strict=True) for name, value in entry.items()
         ]
-    except (TypeError, KeyError, AttributeError):
+    except (TypeError, KeyError, AttributeError, IndexError, ValueError, RuntimeError):
         raise DehazeError(f"{where}: missing or not an optimiser state") from None
     sizes = [len(group["params"]) for group in optimizer.param_groups]
     if saved_sizes != sizes:
