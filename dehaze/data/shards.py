@@ -26,9 +26,10 @@ from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
 from dehaze.color import to_channels
+from dehaze.config import shorten
 from dehaze.data.dataset import build_transform
 from dehaze.errors import DehazeError
-from dehaze.imageio import pil_to_array, to_tensor
+from dehaze.imageio import DECODER_ERRORS, check_pixel_count, pil_to_array, to_tensor
 
 Position = tuple[int, int, int]  # (epoch, shard number in the reader's list for that epoch, samples done in it)
 
@@ -97,39 +98,50 @@ def unpack_pairs(urls: Sequence[str], folder: Path) -> list[tuple[Path, Path]]:
     if listing.is_file() and listing.read_text().split("\n") == list(urls):
         return find_pairs(folder).pairs
     for number, url in enumerate(urls):
+        samples = 0
         try:
             for sample in shard_samples(url):
+                samples += 1
                 name = f"{number:04d}_" + str(sample["__key__"]).replace("/", "_")
                 for role in ("hazy", "clean"):
-                    key = next(k for k in sample if k.split(".")[0] == role)
+                    key = image_key(sample, role)
+                    if key is None:
+                        where = f"held-out shard {url}: sample {shorten(sample['__key__'])}"
+                        raise DehazeError(f"{where} has no {role}.png or {role}.jpg")
                     atomic_write_bytes(folder / role / f"{name}.{key.split('.')[-1]}", sample[key])
-        except DehazeError:  # a failed write (full disk), named
+        except DehazeError:  # a sample without its pair, or a failed write (full disk), named
             raise
-        except StopIteration:
-            raise DehazeError(f"held-out shard {url}: sample {sample['__key__']} has no {role} image") from None
         except Exception as exc:  # noqa: BLE001 - a held-out shard that cannot be read stops the run, named
             raise DehazeError(f"held-out shard {url}: unreadable ({_reason(exc)})") from None
+        if not samples:
+            raise DehazeError(f"held-out shard {url}: no samples in it")
     atomic_write_text(listing, "\n".join(urls))
     return find_pairs(folder).pairs
+
+
+def image_key(sample: dict[str, Any], role: str) -> str | None:
+    """The key of a sample's ``role`` image (``hazy.png``, ``clean.jpg``, ...), None when it has none."""
+    return next((k for k in sample if k.split(".")[0] == role and k.split(".")[-1] in ("png", "jpg", "jpeg")), None)
 
 
 def decode_pair(sample: dict[str, Any], channels: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(hazy, clean, json) of a raw sample; a missing or undecodable image or a size mismatch is a DehazeError."""
     try:
         meta = json.loads(sample["json"]) if "json" in sample else {}
-    except ValueError as exc:
-        raise DehazeError(f"json: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise DehazeError(f"json: not valid JSON ({str(exc)[:100]})") from None
     meta = meta if isinstance(meta, dict) else {}
     images = []
     for role in ("hazy", "clean"):
-        key = next((k for k in sample if k.split(".")[0] == role and k.split(".")[-1] in ("png", "jpg", "jpeg")), None)
+        key = image_key(sample, role)
         if key is None:
             raise DehazeError(f"no {role}.png")
         try:
             with Image.open(io.BytesIO(sample[key])) as img:
+                check_pixel_count(key, *img.size)  # the --max-pixels limit, before any pixel is decoded
                 images.append(to_channels(pil_to_array(img), channels))
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise DehazeError(f"{key}: corrupt image data ({exc})") from None
+        except (*DECODER_ERRORS, Image.DecompressionBombError) as exc:
+            raise DehazeError(f"{key}: corrupt image data ({str(exc)[:200]})") from None
     if images[0].shape != images[1].shape:
         raise DehazeError(
             f"hazy is {images[0].shape[1]}×{images[0].shape[0]}, clean {images[1].shape[1]}×{images[1].shape[0]}"
@@ -208,9 +220,16 @@ class ShardStream(IterableDataset):
         epoch, first, skip = self.config.positions.get(reader, (0, 0, 0))
         while True:
             shards = reader_shards(self.config.urls, self.config.seed, epoch, reader, self.config.layout.readers)
+            whole_epoch, produced = first == 0 and skip == 0, 0
             for number in range(first, len(shards)):
-                yield from self._read_shard(shards[number], (epoch, number, skip), reader)
+                for item in self._read_shard(shards[number], (epoch, number, skip), reader):
+                    produced += 1
+                    yield item
                 skip = 0
+            if whole_epoch and not produced:  # every sample skipped (--skip-bad): stop instead of looping for ever
+                message = f"reader {reader}: no readable sample in its {len(shards)} shard(s) ({', '.join(shards[:3])})"
+                while True:
+                    yield {"error": message}
             epoch, first = epoch + 1, 0
 
     def _read_shard(self, url: str, start: Position, reader: int) -> Iterator[dict[str, Any]]:
