@@ -178,7 +178,7 @@ def _check_file(path: Path) -> None:
         raise ImageReadError(path, "empty file (0 bytes)")
 
 
-def _check_pixel_count(path: Path, width: int, height: int) -> None:
+def check_pixel_count(path: str | Path, width: int, height: int) -> None:
     """Refuse, from the header alone, an image with more pixels than :data:`LIMITS` allows."""
     if width * height > LIMITS.max_pixels:
         raise ImageReadError(
@@ -210,7 +210,7 @@ def _open(path: Path) -> Image.Image:
     except DECODER_ERRORS as exc:
         raise ImageReadError(path, f"cannot open image: {exc}") from None
     try:
-        _check_pixel_count(path, *img.size)
+        check_pixel_count(path, *img.size)
     except ImageReadError:
         img.close()
         raise
