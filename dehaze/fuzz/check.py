@@ -21,7 +21,7 @@ from dehaze.fuzz.targets import TARGETS, PropertyViolation
 TIME_BOUND_S = 30.0  # the hang: more than 30 s for a file under 1 MB
 # The documented memory promise: dehaze-infer needs about 35 bytes per colour pixel, ~2.1 GB at the pixel limit
 MEMORY_BOUND_BYTES = 35 * DEFAULT_MAX_PIXELS
-MAX_MESSAGE_CHARS = 400  # beyond the input's own path
+MAX_MESSAGE_CHARS = 600  # beyond the input's own path (a list of the known options fits)
 _OPTION = re.compile(r"\b(model|critic|loss|train|haze|real)\.\w+")
 
 
