@@ -166,9 +166,9 @@ def bomb(rng: Random) -> bytes:
     return png_bomb(*rng.choice(BOMB_SIZES))
 
 
-def damaged_image(rng: Random) -> tuple[bytes, str]:
+def damaged_image(rng: Random, bombs: bool = True) -> tuple[bytes, str]:
     """An image file as users hand them over: valid, or with bit flips, a cut, spliced chunks, garbage after the
-    magic, an absurd declared size, or a pixel bomb; (bytes, the Pillow format it started as)."""
+    magic, an absurd declared size, or (``bombs``) a pixel bomb; (bytes, the Pillow format it started as)."""
     from dehaze.fuzz.headers import declare_size, splice_chunks
     from dehaze.fuzz.mutate import mutate_bytes
 
@@ -176,7 +176,7 @@ def damaged_image(rng: Random) -> tuple[bytes, str]:
     kind = rng.random()
     if kind < 0.1:
         return data, image_format
-    if kind < 0.13:
+    if kind < 0.13 and bombs:
         return bomb(rng), "PNG"
     if kind < 0.3:
         data = declare_size(rng, data, image_format)

@@ -29,7 +29,10 @@ def _pair(rng: Random) -> dict[str, bytes]:
 
 
 def _damage_sample(rng: Random, sample: dict[str, bytes]) -> None:
-    """Drop, rename or damage one member of ``sample`` in place."""
+    """Drop, rename or damage one member of ``sample`` in place (an empty sample gets a JSON member)."""
+    if not sample:
+        sample["json"] = b"{}"
+        return
     name = rng.choice(sorted(sample))
     roll = rng.random()
     if roll < 0.2:
