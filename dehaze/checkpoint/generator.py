@@ -15,7 +15,7 @@ import torch
 from safetensors import SafetensorError
 
 from dehaze.atomic import atomic_write_bytes
-from dehaze.checkpoint.safetensors_header import TensorSpec, describe_mismatch, read_safetensors_header
+from dehaze.checkpoint.safetensors_header import TensorSpec, describe_mismatch, read_safetensors_header, shown_name
 from dehaze.config import ModelConfig, validate_model_config
 from dehaze.errors import ConfigError, DehazeError
 
@@ -104,7 +104,7 @@ def _model_config_from_metadata(path: Path, metadata: Any) -> ModelConfig:
     if not isinstance(fields, dict):
         raise DehazeError(f"{path}: invalid model config in metadata (not a JSON object)")
     known = {item.name for item in dataclasses.fields(ModelConfig)}
-    unknown = sorted(str(key) for key in fields if key not in known)
+    unknown = sorted(shown_name(key, 40) for key in fields if key not in known)
     if unknown:
         raise DehazeError(
             f"{path}: invalid model config in metadata (unknown option(s) {', '.join(unknown[:5])[:200]}; "

@@ -156,11 +156,11 @@ def _tensor_specs(path: Path, header: dict[str, Any], data_size: int) -> dict[st
         except (TypeError, KeyError, ValueError):
             shown = json.dumps(entry)[:80]
             raise DehazeError(
-                f"{path}: not a readable .safetensors file (bad entry for tensor '{name}': {shown})"
+                f"{path}: not a readable .safetensors file (bad entry for tensor {name!r:.80}: {shown})"
             ) from None
         if end - start != math.prod(shape) * _DTYPE_SIZES[dtype]:
             raise DehazeError(
-                f"{path}: tensor '{name}' is {dtype}{shape} but its data spans {end - start} bytes (corrupt file)"
+                f"{path}: tensor {name!r:.80} is {dtype}{shape} but its data spans {end - start} bytes (corrupt file)"
             )
         specs[name] = TensorSpec(dtype, tuple(shape))
         end_of_data = max(end_of_data, end)

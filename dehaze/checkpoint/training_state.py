@@ -257,5 +257,5 @@ def _check_optimizer_state(saved: Any, optimizer: torch.optim.Optimizer, where: 
     for index, name, value in tensors:
         if isinstance(value, torch.Tensor) and value.ndim and value.shape != shapes[index]:
             raise DehazeError(
-                f"{where}: '{name}' of parameter {index} is {list(value.shape)}, expected {list(shapes[index])}"
+                f"{where}: {name!r:.40} of parameter {index} is {list(value.shape)}, expected {list(shapes[index])}"
             )
