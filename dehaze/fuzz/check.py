@@ -89,7 +89,7 @@ def check_case(case: FuzzCase, folder: Path) -> Verdict:
         signature = f"{type(exc).__name__} at {where(exc)}"
     seconds = time.perf_counter() - start
     if seconds > TIME_BOUND_S and status != "failed":
-        status, signature = "failed", f"slow (over {TIME_BOUND_S:g} s)"
+        status, signature = "failed", f"slow (over {TIME_BOUND_S:g} s, {case.target})"
     return Verdict(status, detail, seconds, signature)
 
 

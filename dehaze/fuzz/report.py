@@ -97,7 +97,8 @@ class Tally:
             )
         for signature, failure in self.failures.items():
             where = failure.get("reproducer", "not kept")
-            lines.append(f"  FAILED x{failure['count']} {signature}: {failure['detail'][:120]} -> {where}")
+            detail = failure["detail"][:120].encode("unicode_escape").decode("ascii")  # one line, whatever it holds
+            lines.append(f"  FAILED x{failure['count']} {signature}: {detail} -> {where}")
         lines.append(f"  peak RSS of a child: {self.children_rss_kb / 1024:.0f} MB")
         slow = self.slowest
         if "case" in slow:

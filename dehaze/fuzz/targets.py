@@ -97,9 +97,9 @@ def _upload(case: FuzzCase, path: Path) -> None:
             raise DehazeError(f"{result.name}: {result.error}")
         _require(result.after is not None and result.before is not None, "no error and no output")
         _check_pixels(read_image(result.after, None), (1, 3))
-    finally:
-        if result.after is not None:
-            shutil.rmtree(result.after.parent, ignore_errors=True)
+    finally:  # every upload gets a folder of its own (a refused one too): none is kept
+        for folder in _service().workdir.iterdir():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- checkpoints and training states
