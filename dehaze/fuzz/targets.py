@@ -76,10 +76,15 @@ def _upload_case(rng: Random) -> FuzzCase:
 
 @functools.lru_cache(maxsize=1)
 def _service():  # noqa: ANN202 - DehazeService, imported lazily
+    import atexit
+    import shutil
+
     from dehaze.app.service import DehazeService
     from dehaze.pipeline import RunOptions
 
-    return DehazeService(RunOptions(device="cpu"), Path(tempfile.mkdtemp(prefix="dehaze-fuzz-app-")))
+    workdir = Path(tempfile.mkdtemp(prefix="dehaze-fuzz-app-"))
+    atexit.register(shutil.rmtree, workdir, True)
+    return DehazeService(RunOptions(device="cpu"), workdir)
 
 
 def _upload(case: FuzzCase, path: Path) -> None:
