@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from random import Random
+from typing import Any
 
 from dehaze.fuzz.mutate import mutate_bytes, odd_value
 
@@ -53,10 +54,11 @@ YAML_SCALARS = (
 )
 
 
-def _sections() -> dict[str, list[str]]:
+def _sections() -> dict[str, dict[str, Any]]:
+    """Every option of every section with its default, as plain YAML/JSON values."""
     from dehaze.config import Config
 
-    return {section: list(values) for section, values in Config().to_dict().items()}
+    return Config().to_dict()
 
 
 def scalar_text(rng: Random) -> str:
@@ -73,7 +75,7 @@ def option_name(rng: Random) -> str:
     section = rng.choice(sorted(sections))
     roll = rng.random()
     if roll < 0.8:
-        return f"{section}.{rng.choice(sections[section])}"
+        return f"{section}.{rng.choice(list(sections[section]))}"
     return rng.choice((f"{section}.nope", "nope.steps", section, f"{section}.", ".steps", "a.b.c", "é\n.x", ""))
 
 
@@ -83,16 +85,21 @@ def _deep(rng: Random) -> str:
 
 
 def yaml_text(rng: Random) -> str:
-    """A config file: the defaults as ``section: {key: value}`` lines with some values, keys or sections odd."""
+    """A config file: ``section: {key: value}`` lines, some options at their defaults, none to three of them odd
+    (a value, a misspelt key, a section that is not a mapping)."""
     sections, lines = _sections(), []
+    names = [(section, key) for section in sorted(sections) for key in sections[section]]
+    odd = {rng.choice(names) for _ in range(rng.choice((0, 1, 1, 2, 3)))}
     for section in sorted(sections):
-        if rng.random() < 0.3:
+        if rng.random() < 0.2 and all(name[0] != section for name in odd):
             continue
-        lines.append(f"{section}:" if rng.random() < 0.95 else f"{section}: {scalar_text(rng)}")
-        for key in sections[section]:
-            if rng.random() < 0.15:
+        lines.append(f"{section}:" if rng.random() < 0.97 else f"{section}: {scalar_text(rng)}")
+        for key, default in sections[section].items():
+            if (section, key) in odd:
                 value = scalar_text(rng) if rng.random() < 0.8 else _deep(rng)
                 lines.append(f"  {key if rng.random() < 0.9 else key + '_x'}: {value}")
+            elif rng.random() < 0.3:
+                lines.append(f"  {key}: {json.dumps(default)}")
     if rng.random() < 0.1:
         lines.append(rng.choice(("a: &x [1, 2]\nb: *x", "? [a, b]\n: 1", "1: 2", "null: 3", "---\nmodel: {}", "\t- x")))
     return "\n".join(lines) + "\n"
