@@ -14,17 +14,22 @@ derandomised, so CI sees the same ones every run (the campaign, ``scripts/fuzz.p
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
+from dehaze.data.shards import ShardStream, ShardStreamConfig
 from dehaze.fuzz.case import FuzzCase, corpus_files
 from dehaze.fuzz.check import check_case, memory_ceiling
 from dehaze.fuzz.targets import TARGETS
+from dehaze.imageio import LIMITS, set_max_pixels
 
 EXAMPLES = int(os.environ.get("DEHAZE_FUZZ_EXAMPLES", "200"))
 SHARE = {"upload": 0.25, "training_state": 0.5}  # of EXAMPLES, for the two readers whose examples cost the most
@@ -61,3 +66,23 @@ def test_corpus_reproducers_keep_the_promise(path: Path, tmp_path: Path) -> None
 def test_the_corpus_is_not_empty() -> None:
     assert {path.parent.name for path in corpus_files(CORPUS)} <= set(TARGETS)
     assert len(corpus_files(CORPUS)) >= 5
+
+
+def test_shard_images_are_held_to_the_pixel_limit(tmp_path: Path) -> None:
+    """Found while adding the shard target: shard members were decoded with no pixel limit (no traceback, so no
+    corpus case); now the header is checked against --max-pixels first, as for every image file."""
+    png = io.BytesIO()
+    Image.new("L", (40, 30)).save(png, "PNG")
+    shard = tmp_path / "train-000000.tar"
+    with tarfile.open(shard, "w") as archive:
+        for name in ("00000000.hazy.png", "00000000.clean.png"):
+            info = tarfile.TarInfo(name)
+            info.size = len(png.getvalue())
+            archive.addfile(info, io.BytesIO(png.getvalue()))
+    before = LIMITS.max_pixels
+    try:
+        set_max_pixels(1000)
+        item = next(iter(ShardStream(ShardStreamConfig([str(shard)], patch_size=16))))
+    finally:
+        set_max_pixels(before)
+    assert item["error"].startswith(f"shard {shard}: sample 00000000: hazy.png: 40×30 = 0.0 MP is above the limit")
