@@ -76,3 +76,15 @@ def test_model_option_shadow_floor_keeps_outputs_off_black() -> None:
         floored = model(hazy, strength=2.0)
     assert float((floored < 4 / 255).float().mean()) <= float((plain < 4 / 255).float().mean())
     assert float(floored.mean()) >= float(plain.mean())
+
+
+def test_above_strength_one_the_floor_is_at_least_the_strength_floor() -> None:
+    from dehaze.models.strength import STRENGTH_FLOOR
+
+    torch.manual_seed(1)
+    hazy = 0.3 + 0.6 * torch.rand(1, 3, 32, 48)
+    plain = GuidedGenerator(3, width=4, view_size=16).eval()
+    floored = GuidedGenerator(3, width=4, view_size=16, shadow_floor=STRENGTH_FLOOR).eval()
+    floored.load_state_dict(plain.state_dict())
+    with torch.inference_mode():
+        assert torch.equal(plain(hazy, strength=1.5), floored(hazy, strength=1.5))

@@ -23,7 +23,7 @@ from torch import nn
 
 from dehaze.color import luminance
 from dehaze.dcp import atmospheric_light, dark_channel, guided_coefficients
-from dehaze.models.strength import lift_shadows, scale_strength
+from dehaze.models.strength import STRENGTH_FLOOR, lift_shadows, scale_strength
 
 MAX_ASPECT = 4.0  # the low-resolution view's long side is at most this many times its short side
 LOG_A_RANGE = (math.log(0.5), math.log(20.0))  # allowed range of log a (a = 1/t for pure haze removal)
@@ -266,7 +266,8 @@ class GuidedGenerator(nn.Module):
     image-level estimates of haze density and airlight that correct the prior before the per-pixel maps.
     ``removal``: the haze-removal strength the model applies when the caller asks for strength 1 (set after
     training, like ``detail_eps``; see :mod:`dehaze.models.strength`). ``shadow_floor``: the level below which a
-    map may not take the darkest pixel of a ``prior_patch`` window of the view (0 = off; also set after training).
+    map may not take the darkest pixel of a ``prior_patch`` window of the view (0 = off; also set after training);
+    above strength 1 the floor is at least ``STRENGTH_FLOOR``.
     """
 
     whole_image = True  # inference runs on the whole image (no tiles): the view is global by design
@@ -357,7 +358,8 @@ class GuidedGenerator(nn.Module):
         fit_slope, fit_offset = guided_coefficients(view, target, self.guide_radius, self.guide_eps, prior_slope=slope)
         if strength != 1.0:  # strength 1 runs exactly the code it always ran
             fit_slope, fit_offset = scale_strength(fit_slope, fit_offset, view, strength, max(1, self.view_size // 8))
-        fit_offset = lift_shadows(fit_slope, fit_offset, view, self.shadow_floor, self.prior_patch // 2)
+        floor = max(self.shadow_floor, STRENGTH_FLOOR) if strength > 1.0 else self.shadow_floor
+        fit_offset = lift_shadows(fit_slope, fit_offset, view, floor, self.prior_patch // 2)
         return fit_slope, fit_offset
 
     def dehaze_gray(self, gray: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
