@@ -61,6 +61,8 @@ def test_shadow_floor_lifts_only_what_would_go_below_it(floor: float) -> None:
     darkest = -torch.nn.functional.max_pool2d(-view, 5, stride=1, padding=2)
     assert float((slope * darkest + lifted).min()) >= floor - 1e-6
     assert torch.all(lifted >= offset)
+    lift = lifted - offset  # the same for every channel: a gray lift, no colour cast
+    assert torch.allclose(lift, lift[:, :1].expand_as(lift))
     sky = (..., slice(0, 6), slice(None))  # far from the ground: the map keeps the sky above the floor
     assert torch.equal(lifted[sky], offset.expand_as(lifted)[sky])
     assert torch.equal(lift_shadows(slope, offset, view, 0.0, 2), offset)

@@ -73,14 +73,15 @@ def scale_strength(
 def lift_shadows(
     slope: torch.Tensor, offset: torch.Tensor, view: torch.Tensor, floor: float, radius: int
 ) -> torch.Tensor:
-    """The offset raised where the map would take a window's darkest view pixel below ``floor`` (per channel).
+    """The offset raised where the map would take a window's darkest view pixel below ``floor`` in any channel.
 
-    The lift is what the darkest pixel of each (2r+1)² window needs, spread by a max then a box mean of the same
+    Every channel is raised by the same amount (the most any channel needs), so the lift adds gray, never a hue: a
+    lift per channel turned a dark river purple. The lift is what the darkest pixel of each (2r+1)² window needs, spread by a max then a box mean of the same
     size: smooth (no blotches where the lift starts) and at least the lift each pixel itself needs.
     """
     if floor <= 0.0:
         return offset
     darkest = -F.max_pool2d(-view, 2 * radius + 1, stride=1, padding=radius)
-    lift = (floor - (slope * darkest + offset)).clamp(min=0.0)
+    lift = (floor - (slope * darkest + offset)).clamp(min=0.0).amax(dim=1, keepdim=True)  # one lift for all channels
     spread = F.max_pool2d(lift, 2 * radius + 1, stride=1, padding=radius)
     return offset + box_mean(spread, radius)
