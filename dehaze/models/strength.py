@@ -76,8 +76,9 @@ def lift_shadows(
     """The offset raised where the map would take a window's darkest view pixel below ``floor`` in any channel.
 
     Every channel is raised by the same amount (the most any channel needs), so the lift adds gray, never a hue: a
-    lift per channel turned a dark river purple. The lift is what the darkest pixel of each (2r+1)² window needs, spread by a max then a box mean of the same
-    size: smooth (no blotches where the lift starts) and at least the lift each pixel itself needs.
+    lift per channel turned a dark river purple. The lift is what the darkest pixel of each (2r+1)² window needs,
+    spread by a max then a box mean of the same size: smooth (no blotches where the lift starts) and at least the
+    lift each pixel itself needs.
     """
     if floor <= 0.0:
         return offset
