@@ -170,6 +170,7 @@ main() {
     scratch=$(mktemp -d)
     chmod 0755 "$scratch"
     trap 'rm -rf "$scratch"' EXIT
+    # shellcheck disable=SC2016  # expanded inside the container, not here
     say "inside the image: $(in_image -- sh -c 'echo "user $(id -u):$(id -g), workdir $(pwd)"')"
     check_infer "$scratch"
     check_app_and_train "$scratch"
