@@ -7,7 +7,7 @@
 #
 # Knobs (environment):
 #   DEHAZE_CONTAINER_WORK   scratch folder, kept out of the tree (default: $TMPDIR/dehaze-container): rootfs.tar
-#   DEHAZE_BASE_IMAGE       base image; made from Debian bookworm when missing (default localhost/debian:bookworm-python)
+#   DEHAZE_BASE_IMAGE       base; made from Debian bookworm when missing (default localhost/debian:bookworm-python)
 #   DEHAZE_IMAGE            tag of the image built (default localhost/dehaze:check)
 #   DEHAZE_CHECK_PHOTOS     a folder of your own photos (default: a colour and a gray photo bundled with scikit-image)
 #   DEHAZE_TORCH_PACKAGES   torch in the image (default: the host's torch and torchvision versions, for equal pixels)
