@@ -226,7 +226,8 @@ def validate_haze_config(cfg: HazeConfig) -> None:
     names = [name.strip() for name in cfg.families.split(",") if name.strip()]
     unknown = [name for name in names if name not in DEPTH_FAMILIES]
     if not names or unknown:
-        raise ConfigError(f"haze.families: {cfg.families!r} must name one or more of {', '.join(DEPTH_FAMILIES)}")
+        choices = ", ".join(DEPTH_FAMILIES)
+        raise ConfigError(f"haze.families: {shorten(cfg.families, 80)} must name one or more of {choices}")
     for name, (low, high) in HAZE_RANGES.items():
         lo, hi = getattr(cfg, name)
         if not low <= lo <= hi <= high:  # also False for NaN

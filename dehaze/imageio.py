@@ -224,12 +224,17 @@ def _orientation(img: Image.Image) -> int:
         return 1
 
 
+def _pillow_orients(img: Image.Image) -> bool:
+    """Pillow's TIFF reader applies the orientation tag itself: its size is the oriented one, and so are its pixels."""
+    return img.format == "TIFF"
+
+
 def read_image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) after EXIF orientation, from the header only (cheap; does not decode the pixels)."""
     path = Path(path)
     with _open(path) as img:
         width, height = img.size
-        if _orientation(img) in (5, 6, 7, 8):
+        if not _pillow_orients(img) and _orientation(img) in (5, 6, 7, 8):
             width, height = height, width
     return width, height
 
@@ -385,6 +390,9 @@ def read_image(path: str | Path, channels: int | None) -> np.ndarray:
             if sixteen_bit_colour:
                 height, width, read_rows = _decode_16bit_colour(path)
             else:
+                if _pillow_orients(img):
+                    orientation = 1
+                    img.filename = ""  # Pillow's mmap path maps rows at the oriented width: garbled pixels
                 with captured_native_stderr():
                     img.load()  # decode now: truncated or corrupt data must fail here, not later
                 truncation = _jpeg_truncation(path) if img.format in ("JPEG", "MPO") else None
