@@ -70,7 +70,9 @@ def _mutate_entry(rng: Random, entry: dict[str, Any]) -> None:
             shape = odd_value(rng)
         entry["shape"] = shape
     else:
-        start, end = entry.get("data_offsets", [0, 0])
+        offsets = entry.get("data_offsets")  # an earlier mutation may have made it anything
+        numbers = isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(v, int) for v in offsets)
+        start, end = offsets if numbers else (0, 0)
         entry["data_offsets"] = rng.choice(
             ([end, start], [start, end + 4], [start - 4, end], [0, 2**48 + 8], [start, 2**47], odd_value(rng))
         )
