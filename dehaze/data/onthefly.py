@@ -10,7 +10,7 @@ that its short side is a random size between the patch size and its own (log-uni
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,37 @@ def read_training_photo(path: Path, channels: int) -> np.ndarray:
 def to_uint8_cache(image: np.ndarray) -> np.ndarray:
     """8-bit copy of a [0, 1] float photo, as the datasets keep photos in memory (a quarter of float32)."""
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+class PhotoMemory:
+    """Training photos read on first use (through ``prepare``, e.g. a resize) and, with ``keep``, kept in memory as
+    8-bit copies; served as float32 H×W×C in [0, 1]."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        channels: int,
+        prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+        keep: bool = True,
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.channels = channels
+        self.prepare = prepare
+        self.keep = keep
+        self._kept: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if index not in self._kept:
+            image = read_training_photo(self.paths[index], self.channels)
+            if self.prepare is not None:
+                image = self.prepare(image)
+            if not self.keep:
+                return image
+            self._kept[index] = to_uint8_cache(image)
+        return self._kept[index].astype(np.float32) / 255.0
 
 
 def random_scaled_crop(image: np.ndarray, patch: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,7 +176,7 @@ class OnTheFlyHaze(Dataset):
         self.haze = haze or HazeConfig()
         validate_haze_config(self.haze)
         self.cache = cache
-        self._images: dict[int, np.ndarray] = {}
+        self._photos = PhotoMemory(self.paths, channels, keep=cache)
         self.skipped: list[tuple[Path, str]] = []  # nothing is skipped: an unreadable photo stops training
 
     def __len__(self) -> int:
@@ -153,12 +184,7 @@ class OnTheFlyHaze(Dataset):
 
     def _image(self, index: int) -> np.ndarray:
         """The photo as float32 in [0, 1]; with ``cache``, kept as 8-bit after the first read (and served from it)."""
-        if index not in self._images:
-            image = read_training_photo(self.paths[index], self.channels)
-            if not self.cache:
-                return image
-            self._images[index] = to_uint8_cache(image)
-        return self._images[index].astype(np.float32) / 255.0
+        return self._photos[index]
 
     def pair_arrays(self, index: int, seed: int, record: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(target, hazy) float arrays of item ``index`` made from ``seed``; ``record`` gets the haze drawn."""

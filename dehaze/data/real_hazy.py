@@ -8,12 +8,13 @@ road-camera and phone JPEGs would otherwise be decoded at every step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dehaze.data.onthefly import area_resize, random_scaled_crop, read_training_photo, to_uint8_cache
+from dehaze.data.onthefly import PhotoMemory, area_resize, random_scaled_crop
 from dehaze.errors import DehazeError
 from dehaze.imageio import to_tensor
 
@@ -39,17 +40,14 @@ class RealHazyPhotos:
         self.channels = channels
         self.patch_size = patch_size
         self.max_side = max_side
-        self._images: dict[int, np.ndarray] = {}
+        self._photos = PhotoMemory(self.paths, channels, prepare=partial(shrink_to, max_side=max_side))
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def image(self, index: int) -> np.ndarray:
         """The photo as float32 H×W×C, long side at most ``max_side`` (read once, then served from memory)."""
-        if index not in self._images:
-            image = read_training_photo(self.paths[index], self.channels)
-            self._images[index] = to_uint8_cache(shrink_to(image, self.max_side))
-        return self._images[index].astype(np.float32) / 255.0
+        return self._photos[index]
 
     def batch(self, step: int, batch_size: int, seed: int) -> torch.Tensor:
         """The crops of training step ``step``: photos drawn with replacement, a fresh scale and crop each."""

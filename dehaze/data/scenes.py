@@ -15,6 +15,7 @@ in a fresh order each epoch. ``--resume`` continues exactly with nothing to save
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from dehaze.config import HazeConfig, validate_haze_config
-from dehaze.data.onthefly import area_resize, degrade, read_training_photo, to_uint8_cache
+from dehaze.data.onthefly import PhotoMemory, area_resize, degrade
 from dehaze.errors import DehazeError
 from dehaze.imageio import to_tensor
 
@@ -81,17 +82,14 @@ class WholeScenes:
         self.scene_size = scene_size
         self.haze = haze or HazeConfig()
         validate_haze_config(self.haze)
-        self._scenes: dict[int, np.ndarray] = {}
+        self._scenes = PhotoMemory(self.paths, channels, prepare=partial(whole_scene, short_side=scene_size))
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def scene(self, index: int) -> np.ndarray:
         """The clean scene as float32 H×W×C in [0, 1] (read and resized once, then kept as 8-bit)."""
-        if index not in self._scenes:
-            photo = read_training_photo(self.paths[index], self.channels)
-            self._scenes[index] = to_uint8_cache(whole_scene(photo, self.scene_size))
-        return self._scenes[index].astype(np.float32) / 255.0
+        return self._scenes[index]
 
     def pair_arrays(self, index: int, seed: int, record: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(target, hazy) of scene ``index`` from ``seed``: flipped horizontally half the time, then hazed."""
