@@ -372,7 +372,9 @@ class RealHazeConfig:
     unconditional dual critic's verdict (clean photos are its "real"; ``spatial_weight`` is its λ, 0 weight =
     no critic), ``teacher`` (L1 to the model it started from, so the branch cannot wander off), ``rehaze``
     (the output must be explained by the scattering model with one airlight per photo), ``dark_channel`` (the
-    output's dark channel energy, as haze-free photos have) and ``transmission_tv`` (smooth transmission).
+    output's dark channel energy, as haze-free photos have), ``transmission_tv`` (smooth transmission),
+    ``below_zero`` (output pushed below 0 before the clamp) and ``light_consistency`` (the same light change for a
+    photo shifted by a few pixels with sensor noise).
     """
 
     photos: str | None = None
@@ -383,6 +385,8 @@ class RealHazeConfig:
     rehaze_weight: float = 100.0
     dark_channel_weight: float = 1.0
     transmission_tv_weight: float = 1.0
+    below_zero_weight: float = 0.0
+    light_consistency_weight: float = 0.0
     max_side: int = 640
 
 
@@ -394,6 +398,8 @@ REAL_RANGES: dict[str, tuple] = {
     "rehaze_weight": (0.0, 1e6),
     "dark_channel_weight": (0.0, 1e6),
     "transmission_tv_weight": (0.0, 1e6),
+    "below_zero_weight": (0.0, 1e6),
+    "light_consistency_weight": (0.0, 1e6),
     "max_side": (16, 1 << 16),
 }
 

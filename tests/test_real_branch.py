@@ -16,7 +16,15 @@ from dehaze.cli.train import main as train_main
 from dehaze.config import CriticConfig, RealHazeConfig
 from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.models.guided import GuidedGenerator
-from dehaze.train.real_branch import RealHazeBranch, judge, rehaze_error, unconditional_critic
+from dehaze.train.real_branch import (
+    RealHazeBranch,
+    below_zero,
+    judge,
+    light_inconsistency,
+    rehaze_error,
+    shifted_pair,
+    unconditional_critic,
+)
 
 
 def _hazy_photos(folder: Path, count: int = 4) -> Path:
@@ -71,11 +79,41 @@ def test_branch_terms_are_logged_and_the_teacher_stays_frozen() -> None:
     assert logs["real_teacher"].item() == pytest.approx(0.0, abs=1e-6)  # it starts as the generator itself
 
 
-def test_training_with_real_hazy_photos_resumes_exactly(tmp_path: Path, tiny_train_args: list[str]) -> None:
+def test_below_zero_counts_only_what_the_clamp_would_crush() -> None:
+    assert below_zero(torch.tensor([0.0, 0.5, 1.2])).item() == 0.0
+    assert below_zero(torch.tensor([-0.4, 0.0, 0.3, 0.9])).item() == pytest.approx(0.1)
+
+
+def test_shifted_pair_is_a_pure_function_of_the_batch() -> None:
+    hazy = torch.rand(2, 3, 32, 32)
+    first, second = shifted_pair(hazy)
+    again = shifted_pair(hazy.clone())
+    assert torch.equal(first, again[0]) and torch.equal(second, again[1])
+    shift = 32 - first.shape[-1]
+    assert 2 <= shift <= 8 and first.shape == second.shape
+    assert 0.003 < (second - hazy[..., :-shift, :-shift]).std().item() < 0.02  # noise σ 0.01 (clamped at 0 and 1)
+
+
+def test_new_terms_are_logged_and_a_flat_light_change_is_consistent() -> None:
+    generator = GuidedGenerator(3, width=4, view_size=16)
+    cfg = RealHazeConfig(below_zero_weight=100.0, light_consistency_weight=10.0)
+    branch = RealHazeBranch(generator, CriticConfig(spatial_width=4, frequency_width=4), cfg, "lsgan", 1e-3)
+    hazy = torch.rand(2, 3, 32, 32)
+    loss, logs = branch.generator_loss(generator, hazy, generator(hazy))
+    assert {"real_below_zero", "real_light"} <= set(logs)
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters())
+    assert light_inconsistency(generator, hazy).item() >= 0.0
+
+
+@pytest.mark.parametrize("extra", [[], ["--set", "real.below_zero_weight=100", "--set", "real.light_consistency_weight=10"]])
+def test_training_with_real_hazy_photos_resumes_exactly(
+    tmp_path: Path, tiny_train_args: list[str], extra: list[str]
+) -> None:
     data = make_pairs(tmp_path / "pairs", count=8, size=24)
     fog = _hazy_photos(tmp_path / "fog")
     common = ["--data", str(data), "--real-hazy", str(fog), "--no-fid", "--patch-size", "16", "--batch-size", "2"]
-    common += [*tiny_train_args, "--set", "real.batch_size=2"]
+    common += [*tiny_train_args, "--set", "real.batch_size=2", *extra]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert train_main([*common, "--out", str(straight), "--steps", "4"]) == 0
     assert train_main([*common, "--out", str(resumed), "--steps", "2"]) == 0

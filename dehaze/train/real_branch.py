@@ -10,7 +10,12 @@ PSD, Chen et al. CVPR 2021, and RefineDNet, Zhao et al. 2021):
   least-squares airlight of the photo, so the term is the mean squared re-hazing error;
 - ``dark_channel``: the output's dark channel energy (haze-free photos have a dark channel near 0);
 - ``transmission_tv``: total variation of ``log t`` on the view (transmission is smooth except at depth edges);
-- ``teacher``: L1 to the output of the model the run started from (frozen), so the branch cannot wander off.
+- ``teacher``: L1 to the output of the model the run started from (frozen), so the branch cannot wander off;
+- ``below_zero``: how far the output, before the clamp, goes below 0 (on the view: the straight-through clamp
+  hides crushed shadows from every other loss);
+- ``light_consistency``: the light change the model applies (mean output minus mean input, per channel) must not
+  move when the photo is shifted by 2–8 pixels and given sensor noise (σ 0.01): a light that jumps with the view
+  is a guess, and it pumps on video.
 
 Each step runs one critic update and one generator update on a real batch, after the paired step.
 """
@@ -62,6 +67,41 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
 
+def view_output(generator: GuidedGenerator, view: torch.Tensor) -> torch.Tensor:
+    """The generator's output on its own view, before the clamp (the maps it applies at full resolution)."""
+    slope, offset = generator.view_maps(view)
+    return slope * view + offset
+
+
+def below_zero(output: torch.Tensor) -> torch.Tensor:
+    """Mean amount by which ``output`` goes below 0."""
+    return F.relu(-output).mean()
+
+
+def shifted_pair(hazy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views of the same crops, shifted against each other by 2–8 px, the second with noise σ 0.01.
+
+    The shift and noise are drawn from a generator seeded by the batch itself, so ``--resume`` stays exact."""
+    seed = int(hazy.double().sum().item() * 1e6) % (2**31 - 1)
+    rng = torch.Generator().manual_seed(seed)
+    shift = int(torch.randint(2, 9, (1,), generator=rng))
+    first, second = hazy[..., shift:, shift:], hazy[..., :-shift, :-shift]
+    noise = torch.randn(second.shape, generator=rng).to(second) * 0.01
+    return first, (second + noise).clamp(0.0, 1.0)
+
+
+def light_change(generator: GuidedGenerator, hazy: torch.Tensor) -> torch.Tensor:
+    """Per photo and channel: mean output (before the clamp) minus mean input, on the generator's view."""
+    view = resize_to(hazy, view_size_for(*hazy.shape[-2:], generator.view_size))
+    return (view_output(generator, view) - view).mean(dim=(2, 3))
+
+
+def light_inconsistency(generator: GuidedGenerator, hazy: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of :func:`light_change` between two shifted, noisy copies of the crops."""
+    first, second = shifted_pair(hazy)
+    return (light_change(generator, first) - light_change(generator, second)).abs().mean()
+
+
 class RealHazeBranch:
     """Critic, optimiser, teacher and losses of the real-photo branch for one guided generator."""
 
@@ -109,6 +149,8 @@ class RealHazeBranch:
             "real_dark": (cfg.dark_channel_weight, lambda: dark_channel(dehazed, DARK_PATCH).mean()),
             "real_tv": (cfg.transmission_tv_weight, lambda: total_variation(slope.log())),
             "real_teacher": (cfg.teacher_weight, lambda: F.l1_loss(dehazed, self._teacher(hazy))),
+            "real_below_zero": (cfg.below_zero_weight, lambda: below_zero(view_output(generator, view))),
+            "real_light": (cfg.light_consistency_weight, lambda: light_inconsistency(generator, hazy)),
         }
         critic = self.critic
         if critic is not None:
