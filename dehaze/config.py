@@ -297,6 +297,7 @@ class TrainConfig:
     sample_every: int = 200
     val_every: int = 200
     checkpoint_every: int = 100
+    keep_every: int = 0  # also keep the weights of every N-th step as kept/stepNNNNNN.safetensors (0 = off)
     amp: bool = True
     skip_bad: bool = False
     gan_start_step: int = 0
@@ -358,6 +359,7 @@ TRAIN_RANGES: dict[str, tuple] = {
     "sample_every": (1, _BIG),
     "val_every": (1, _BIG),
     "checkpoint_every": (1, _BIG),
+    "keep_every": (0, _BIG),
     "gan_start_step": (0, _BIG),
     "scene_batch": (0, 4096),
     "scene_size": (8, 2048),

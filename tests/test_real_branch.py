@@ -144,3 +144,14 @@ def test_init_weights_start_the_run_and_a_mismatch_is_one_line(tmp_path: Path, t
     assert train_main([*args, "--out", str(tmp_path / "second"), *tiny_train_args]) == 0
     code = train_main([*args, "--out", str(tmp_path / "third"), *tiny_train_args, "--set", "model.width=6"])
     assert code == 1
+
+
+def test_keep_every_keeps_the_milestone_weights(tmp_path: Path, tiny_train_args: list[str]) -> None:
+    data = make_pairs(tmp_path / "pairs", count=8, size=24)
+    out = tmp_path / "run"
+    args = ["--data", str(data), "--no-fid", "--patch-size", "16", "--batch-size", "2", *tiny_train_args]
+    args += ["--set", "train.keep_every=2", "--set", "train.checkpoint_every=1", "--out", str(out), "--steps", "4"]
+    assert train_main(args) == 0
+    assert sorted(p.name for p in (out / "kept").iterdir()) == ["step000002.safetensors", "step000004.safetensors"]
+    last, kept = load_file(str(out / "last.safetensors")), load_file(str(out / "kept" / "step000004.safetensors"))
+    assert all(torch.equal(last[key], kept[key]) for key in last)

@@ -42,6 +42,13 @@ class RunCheckpoints:
             ]
         )
 
+    def save_kept(self, weights: torch.nn.Module, step: int) -> None:
+        """The weights of a milestone step, kept as ``kept/stepNNNNNN.safetensors`` (never overwritten by later
+        checkpoints), so a long run can be scored at its milestones while it goes on."""
+        if self.ctx.is_main:
+            self.run.kept(step).parent.mkdir(parents=True, exist_ok=True)
+            save_generator(weights, self.model_config, self.run.kept(step), extra_metadata={"step": step})
+
     def save_best(self, weights: torch.nn.Module, step: int, scores: dict[str, float]) -> None:
         """The best weights so far, with the step and the validation scores that made them best."""
         meta = {"step": step, "val_psnr": scores["psnr"], "val_ssim": scores["ssim"]}

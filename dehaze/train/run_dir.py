@@ -38,6 +38,10 @@ class RunDir:
     def metrics(self) -> Path:
         return self.root / METRICS_NAME
 
+    def kept(self, step: int) -> Path:
+        """Where the weights of milestone ``step`` are kept (``train.keep_every``)."""
+        return self.root / "kept" / f"step{step:06d}.safetensors"
+
     def holds_run(self) -> bool:
         """True when a (resumable) training state is already here."""
         return self.state.exists()

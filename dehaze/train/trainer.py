@@ -131,6 +131,9 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """The last weights and the training state, as a pair (every rank calls it; rank 0 writes)."""
         self.checkpoints.save_last(self.step, self.best_psnr, self.eval_generator, self._state_parts())
+        keep = self.config.train.keep_every
+        if keep and self.step % keep == 0:
+            self.checkpoints.save_kept(self.eval_generator, self.step)
 
     # ----------------------------------------------------------------- one step
     def train_step(self, hazy: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
