@@ -18,11 +18,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the harness (tests/fuzz/) lives beside the tests, not in the package
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from dehaze.fuzz.check import MEMORY_BOUND_BYTES, TIME_BOUND_S
-    from dehaze.fuzz.targets import TARGETS
+    from fuzz.check import MEMORY_BOUND_BYTES, TIME_BOUND_S
+    from fuzz.targets import TARGETS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1000, help="how many generated cases in all (default 1000)")
@@ -44,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     args = parse_args(argv)
-    from dehaze.fuzz.campaign import CampaignConfig, run_campaign
+    from fuzz.campaign import CampaignConfig, run_campaign
 
     targets = args.targets.split(",")
     config = CampaignConfig(

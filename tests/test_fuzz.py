@@ -1,9 +1,9 @@
 """Property-based tests of every reader a user can hand a file to (issue 29), and the corpus replay.
 
-Hypothesis drives the generators of :mod:`dehaze.fuzz` (the campaign's own, through ``st.randoms()``, so failures
+Hypothesis drives the generators of :mod:`fuzz` (the campaign's own, through ``st.randoms()``, so failures
 shrink) for each reader: the image reader (12 formats, bit flips, cuts, spliced chunks, garbage after the magic,
 absurd declared sizes, pixel bombs), the checkpoint loader, ``--resume``'s training-state loader, the YAML config
-and ``--set``, the shard reader and the app's upload function. The property (:func:`dehaze.fuzz.check.check_case`):
+and ``--set``, the shard reader and the app's upload function. The property (:func:`fuzz.check.check_case`):
 a result, or a one-line DehazeError naming the input; never another exception, never over 30 s a case, never
 more than the documented memory (an address-space ceiling while the examples run).
 
@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from dehaze.data.shards import ShardStream, ShardStreamConfig
-from dehaze.fuzz.case import FuzzCase, corpus_files
-from dehaze.fuzz.check import check_case, memory_ceiling
-from dehaze.fuzz.targets import TARGETS
 from dehaze.imageio import LIMITS, set_max_pixels
+from fuzz.case import FuzzCase, corpus_files
+from fuzz.check import check_case, memory_ceiling
+from fuzz.targets import TARGETS
 
 EXAMPLES = int(os.environ.get("DEHAZE_FUZZ_EXAMPLES", "200"))
 SHARE = {"upload": 0.25, "training_state": 0.5}  # of EXAMPLES, for the two readers whose examples cost the most

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dehaze.fuzz.case import FuzzCase, corpus_files, save_reproducer
-from dehaze.fuzz.shrink import Budget, shrink
+from fuzz.case import FuzzCase, corpus_files, save_reproducer
+from fuzz.shrink import Budget, shrink
 
 ROOT = Path(__file__).resolve().parents[1]
 

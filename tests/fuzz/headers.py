@@ -8,7 +8,7 @@ import struct
 import zlib
 from random import Random
 
-from dehaze.fuzz.mutate import INTERESTING_SIZES
+from fuzz.mutate import INTERESTING_SIZES
 
 
 def absurd_size(rng: Random) -> int:

@@ -10,7 +10,7 @@ import struct
 from random import Random
 from typing import Any
 
-from dehaze.fuzz.mutate import INTERESTING_SIZES, mutate_bytes, odd_value, truncate
+from fuzz.mutate import INTERESTING_SIZES, mutate_bytes, odd_value, truncate
 
 # The smallest models of each architecture (checkpoints of a few kB)
 TINY_MODELS: dict[str, dict[str, Any]] = {

@@ -10,7 +10,7 @@ import zipfile
 from random import Random
 from typing import Any
 
-from dehaze.fuzz.mutate import mutate_bytes, odd_value
+from fuzz.mutate import mutate_bytes, odd_value
 
 
 def tiny_training_parts() -> dict[str, Any]:
@@ -19,10 +19,10 @@ def tiny_training_parts() -> dict[str, Any]:
     from torch.optim.swa_utils import AveragedModel
 
     from dehaze.config import CriticConfig, ModelConfig
-    from dehaze.fuzz.checkpoints import TINY_MODELS
     from dehaze.models.build import build_critic, build_generator
     from dehaze.train.precision import Precision
     from dehaze.train.sampling import StreamPosition
+    from fuzz.checkpoints import TINY_MODELS
 
     torch.manual_seed(0)
     generator = build_generator(ModelConfig(**TINY_MODELS["guided-gray"]))

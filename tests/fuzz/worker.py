@@ -1,4 +1,4 @@
-"""The campaign's child process: ``python -m dehaze.fuzz.worker``.
+"""The campaign's child process: ``python -m fuzz.worker``.
 
 ``run`` mode generates cases ``start..stop-1`` of a seed (case ``k`` from ``random.Random(f"{seed}:{k}")``, for
 target ``targets[k % len(targets)]``) and checks them under the memory ceiling. Before each case it writes the case
@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 from random import Random
 
-from dehaze.fuzz.case import FuzzCase
-from dehaze.fuzz.check import MEMORY_BOUND_BYTES, Verdict, check_case, memory_ceiling
-from dehaze.fuzz.targets import TARGETS
+from fuzz.case import FuzzCase
+from fuzz.check import MEMORY_BOUND_BYTES, Verdict, check_case, memory_ceiling
+from fuzz.targets import TARGETS
 
 
 def generate(seed: int, number: int, targets: list[str]) -> FuzzCase:
@@ -73,7 +73,7 @@ def _same_failure(signature: str, folder: Path):  # noqa: ANN202 - a predicate
 
 
 def shrink_case(args: argparse.Namespace) -> None:
-    from dehaze.fuzz.shrink import Budget, shrink
+    from fuzz.shrink import Budget, shrink
 
     case = FuzzCase.from_json(Path(args.shrink).read_text())
     with tempfile.TemporaryDirectory(prefix="dehaze-fuzz-shrink-") as folder, memory_ceiling(args.memory):
@@ -82,7 +82,7 @@ def shrink_case(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m dehaze.fuzz.worker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m fuzz.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--stop", type=int, default=0)

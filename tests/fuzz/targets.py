@@ -1,7 +1,7 @@
 """The readers under test, by name: how a case for each is generated and how the reader is called with it.
 
 A reader's ``run`` returns normally (its result checked: finite pixels in [0, 1], the declared size, ...) or
-raises the project's :class:`~dehaze.errors.DehazeError`; :mod:`dehaze.fuzz.check` judges everything else.
+raises the project's :class:`~dehaze.errors.DehazeError`; :mod:`fuzz.check` judges everything else.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from random import Random
 import numpy as np
 
 from dehaze.errors import DehazeError
-from dehaze.fuzz.case import FuzzCase
+from fuzz.case import FuzzCase
 
 
 class PropertyViolation(AssertionError):
@@ -46,7 +46,7 @@ def _check_pixels(array: np.ndarray, channels: tuple[int, ...]) -> None:
 
 
 def _image_case(rng: Random, bombs: bool = True) -> FuzzCase:
-    from dehaze.fuzz.images import damaged_image, image_suffix
+    from fuzz.images import damaged_image, image_suffix
 
     data, image_format = damaged_image(rng, bombs)
     return FuzzCase("image", data, image_suffix(rng, image_format), {"channels": rng.choice((None, 1, 3))})
@@ -111,7 +111,7 @@ def _upload(case: FuzzCase, path: Path) -> None:
 
 
 def _checkpoint_case(rng: Random) -> FuzzCase:
-    from dehaze.fuzz.checkpoints import damaged_checkpoint
+    from fuzz.checkpoints import damaged_checkpoint
 
     return FuzzCase("checkpoint", damaged_checkpoint(rng), ".safetensors")
 
@@ -124,7 +124,7 @@ def _load_checkpoint(case: FuzzCase, path: Path) -> None:
 
 
 def _training_state_case(rng: Random) -> FuzzCase:
-    from dehaze.fuzz.training_states import damaged_training_state
+    from fuzz.training_states import damaged_training_state
 
     return FuzzCase("training_state", damaged_training_state(rng), ".state.pt")
 
@@ -132,7 +132,7 @@ def _training_state_case(rng: Random) -> FuzzCase:
 def _resume(case: FuzzCase, path: Path) -> None:
     """What ``dehaze-train --resume`` does with ``last.state.pt`` (load, check, restore), on a tiny run's parts."""
     from dehaze.checkpoint import TrainingState
-    from dehaze.fuzz.training_states import tiny_training_parts
+    from fuzz.training_states import tiny_training_parts
 
     state = TrainingState.resume(path, tiny_training_parts())
     _require(int(state.step) >= 0 and isinstance(float(state.best_psnr), float), "bad step or best_psnr")
@@ -142,7 +142,7 @@ def _resume(case: FuzzCase, path: Path) -> None:
 
 
 def _yaml_case(rng: Random) -> FuzzCase:
-    from dehaze.fuzz.configs import damaged_yaml
+    from fuzz.configs import damaged_yaml
 
     return FuzzCase("config_yaml", damaged_yaml(rng), ".yaml")
 
@@ -155,7 +155,7 @@ def _load_config(case: FuzzCase, path: Path) -> None:
 
 
 def _set_case(rng: Random) -> FuzzCase:
-    from dehaze.fuzz.configs import set_overrides
+    from fuzz.configs import set_overrides
 
     return FuzzCase("config_set", b"", ".txt", {"overrides": set_overrides(rng)})
 
@@ -173,7 +173,7 @@ def _apply_set(case: FuzzCase, path: Path) -> None:
 
 
 def _shard_case(rng: Random) -> FuzzCase:
-    from dehaze.fuzz.shards import damaged_shard
+    from fuzz.shards import damaged_shard
 
     options = {"mode": rng.choice(("stream", "stream", "unpack")), "channels": rng.choice((1, 3))}
     options["skip_bad"] = rng.random() < 0.3

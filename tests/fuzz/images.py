@@ -169,8 +169,8 @@ def bomb(rng: Random) -> bytes:
 def damaged_image(rng: Random, bombs: bool = True) -> tuple[bytes, str]:
     """An image file as users hand them over: valid, or with bit flips, a cut, spliced chunks, garbage after the
     magic, an absurd declared size, or (``bombs``) a pixel bomb; (bytes, the Pillow format it started as)."""
-    from dehaze.fuzz.headers import declare_size, splice_chunks
-    from dehaze.fuzz.mutate import mutate_bytes
+    from fuzz.headers import declare_size, splice_chunks
+    from fuzz.mutate import mutate_bytes
 
     data, image_format = base_image(rng)
     kind = rng.random()

@@ -9,8 +9,8 @@ import json
 import tarfile
 from random import Random
 
-from dehaze.fuzz.images import bomb, encode, make_mode
-from dehaze.fuzz.mutate import mutate_bytes, odd_value
+from fuzz.images import bomb, encode, make_mode
+from fuzz.mutate import mutate_bytes, odd_value
 
 
 def _pair(rng: Random) -> dict[str, bytes]:

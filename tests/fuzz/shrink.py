@@ -8,7 +8,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from dehaze.fuzz.case import FuzzCase
+from fuzz.case import FuzzCase
 
 Predicate = Callable[[FuzzCase], bool]
 

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from dehaze.errors import DehazeError
-from dehaze.fuzz.case import FuzzCase, save_reproducer
-from dehaze.fuzz.report import Tally
+from fuzz.case import FuzzCase, save_reproducer
+from fuzz.report import Tally
 
 START_TIMEOUT_S = 300.0  # a child's imports and warm-up on a loaded machine
+HARNESS_PARENT = Path(__file__).resolve().parents[1]  # tests/, where ``python -m fuzz.worker`` finds the harness
 
 
 @dataclass
@@ -38,8 +39,14 @@ class CampaignConfig:
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dehaze-fuzz-campaign-")))
 
 
+def _child_env() -> dict[str, str]:
+    """This process's environment with the harness's folder first on ``PYTHONPATH`` (the child runs anywhere)."""
+    paths = [str(HARNESS_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def _worker_command(config: CampaignConfig, start: int, stop: int) -> list[str]:
-    command = [sys.executable, "-m", "dehaze.fuzz.worker", "--seed", str(config.seed), "--start", str(start)]
+    command = [sys.executable, "-m", "fuzz.worker", "--seed", str(config.seed), "--start", str(start)]
     command += ["--stop", str(stop), "--targets", ",".join(config.targets), "--work", str(config.work)]
     return command + (["--memory", str(config.memory)] if config.memory else [])
 
@@ -61,7 +68,12 @@ def run_batch(config: CampaignConfig, start: int, stop: int, tally: Tally, progr
     """Run cases ``start..stop-1`` in one child; returns the first case not yet judged (after a hang or crash)."""
     log = open(config.work / "worker.log", "ab")  # noqa: SIM115 - the child writes to it while we read its stdout
     process = subprocess.Popen(
-        _worker_command(config, start, stop), stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True
+        _worker_command(config, start, stop),
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,
+        env=_child_env(),
     )
     current, timeout = start, START_TIMEOUT_S
     try:
@@ -97,10 +109,12 @@ def minimise(config: CampaignConfig, case_file: Path, signature: str) -> FuzzCas
     if signature.startswith(("hang", "crash")):
         return case
     out = config.work / f"min-{case_file.stem}.json"
-    command = [sys.executable, "-m", "dehaze.fuzz.worker", "--shrink", str(case_file), "--signature", signature]
+    command = [sys.executable, "-m", "fuzz.worker", "--shrink", str(case_file), "--signature", signature]
     command += ["--out", str(out), "--seconds", str(config.shrink_seconds)]
     try:
-        subprocess.run(command, timeout=config.shrink_seconds + START_TIMEOUT_S, check=True, capture_output=True)
+        subprocess.run(
+            command, timeout=config.shrink_seconds + START_TIMEOUT_S, check=True, capture_output=True, env=_child_env()
+        )
         return FuzzCase.from_json(out.read_text())
     except (subprocess.SubprocessError, OSError):
         return case

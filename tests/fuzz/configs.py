@@ -7,7 +7,7 @@ import json
 from random import Random
 from typing import Any
 
-from dehaze.fuzz.mutate import mutate_bytes, odd_value
+from fuzz.mutate import mutate_bytes, odd_value
 
 # Scalars as YAML text: implicit types YAML 1.1 resolves (dates, octal, sexagesimal, yes/no), tags, aliases
 YAML_SCALARS = (

@@ -13,15 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dehaze
 from dehaze.defaults import DEFAULT_MAX_PIXELS
 from dehaze.errors import DehazeError
-from dehaze.fuzz.case import FuzzCase
-from dehaze.fuzz.targets import TARGETS, PropertyViolation
+from fuzz.case import FuzzCase
+from fuzz.targets import TARGETS, PropertyViolation
 
 TIME_BOUND_S = 30.0  # the issue's hang: more than 30 s for a file under 1 MB
 # The documented memory promise: dehaze-infer needs about 35 bytes per colour pixel, ~2.1 GB at the pixel limit
 MEMORY_BOUND_BYTES = 35 * DEFAULT_MAX_PIXELS
 MAX_MESSAGE_CHARS = 600  # beyond the input's own path (a list of the known options fits)
+PACKAGE = Path(dehaze.__file__).resolve().parent  # the frames of the project's own code
 _OPTION = re.compile(r"\b(model|critic|loss|train|haze|real)\.\w+")
 
 
@@ -65,7 +67,7 @@ def message_problem(message: str, case: FuzzCase, path: Path) -> str | None:
 def where(exc: BaseException) -> str:
     """``file:line`` of the innermost frame of the project (else the innermost) where ``exc`` was raised."""
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [frame for frame in frames if "/dehaze/" in frame.filename and "/dehaze/fuzz/" not in frame.filename]
+    ours = [frame for frame in frames if Path(frame.filename).resolve().is_relative_to(PACKAGE)]
     frame = (ours or frames or [None])[-1]
     return f"{Path(frame.filename).name}:{frame.lineno}" if frame else "?"
 
