@@ -192,9 +192,9 @@ def test_default_limit_allows_a_50_megapixel_photo(tmp_path: Path, monkeypatch) 
 
 
 def test_max_pixels_option_lowers_and_raises_the_limit(tmp_path: Path, capsys, monkeypatch) -> None:
-    from dehaze import imageio
+    from dehaze.imageio import limits
 
-    monkeypatch.setattr(imageio, "LIMITS", imageio.ImageLimits())
+    monkeypatch.setattr(limits, "LIMITS", limits.ImageLimits())  # the limit the tool sets is undone afterwards
     photo = png(tmp_path / "in" / "photo.png", 12, 16)
     code, _, stderr = infer([str(photo.parent), "-o", str(tmp_path / "a"), "--dcp", "--max-pixels", "100"], capsys)
     assert code == 2 and f"{photo}: 16×12 = 0.0 MP is above the limit" in stderr

@@ -10,7 +10,6 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from dehaze import imageio
 from dehaze.errors import DehazeError, ImageReadError
 from dehaze.imageio import (
     IMAGE_SUFFIXES,
@@ -25,6 +24,7 @@ from dehaze.imageio import (
     to_tensor,
     to_uint8,
 )
+from dehaze.imageio import pixels as pixel_conversion
 
 
 def smooth_rgb(height: int = 24, width: int = 32) -> np.ndarray:
@@ -115,7 +115,7 @@ def test_cmyk(tmp_path: Path, rgb: np.ndarray) -> None:
 @pytest.mark.parametrize("strip_pixels", [1 << 20, 25])  # one strip, or strips of 2 rows written in place
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orientation: int, strip_pixels: int) -> None:
-    monkeypatch.setattr(imageio, "STRIP_PIXELS", strip_pixels)
+    monkeypatch.setattr(pixel_conversion, "STRIP_PIXELS", strip_pixels)
     rng = np.random.default_rng(orientation)
     pixels = (rng.random((6, 10, 3)) * 255).astype(np.uint8)
     img = Image.fromarray(pixels)
@@ -227,7 +227,7 @@ def test_decoding_in_strips_equals_one_strip(tmp_path: Path, monkeypatch: pytest
     cv2.imwrite(str(tmp_path / "c16.png"), rgb[..., ::-1].astype(np.uint16) * 257)
     kinds = {"rgba.png": 3, "la.png": 1, "p.png": 3, "cmyk.tif": 3, "gray.png": 1, "c16.png": 3}
     whole = {(name, c): read_image(tmp_path / name, c) for name in kinds for c in (1, 3, None)}
-    monkeypatch.setattr(imageio, "STRIP_PIXELS", 40)  # one 32-px row a strip
+    monkeypatch.setattr(pixel_conversion, "STRIP_PIXELS", 40)  # one 32-px row a strip
     for (name, channels), expected in whole.items():
         strips = read_image(tmp_path / name, channels)
         np.testing.assert_array_equal(strips, expected)
@@ -239,7 +239,7 @@ def test_uint8_conversion_in_strips(monkeypatch: pytest.MonkeyPatch) -> None:
     image[2, 3, 1] = np.nan
     before = image.copy()
     expected = (np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    monkeypatch.setattr(imageio, "STRIP_PIXELS", 15)  # two rows a strip
+    monkeypatch.setattr(pixel_conversion, "STRIP_PIXELS", 15)  # two rows a strip
     np.testing.assert_array_equal(to_uint8(image), expected)
     np.testing.assert_array_equal(to_uint8(image[..., 0]), expected[..., 0])
     np.testing.assert_array_equal(image, before)  # the input is not modified
