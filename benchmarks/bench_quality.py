@@ -1,7 +1,7 @@
 """Quality benchmark: hazy input, dark channel prior and learned rows on a held-out synthetic test set.
 
     bash scripts/prepare_data.sh                       # test sets (and clean training photos)
-    bash scripts/train_ablation.sh                     # the equal-budget learned rows (optional)
+    bash experiments/train_ablation.sh                 # the equal-budget learned rows (optional)
     python benchmarks/bench_quality.py                 # gray: runs/data/test
     python benchmarks/bench_quality.py --color         # colour: runs/data/color_test, colour DCP, RGB model
 

@@ -1,8 +1,8 @@
-"""Critic ablation on the U-Net (issue 23): collect the runs of ``scripts/ablate_critic.sh`` into one JSON, a
-Markdown table (per-row mean, seed spread, paired difference vs L1-only) and the azimuthally averaged power spectrum
-of each row's test outputs against the clean photos.
+"""Critic ablation on the U-Net (issue 23): collect the runs of ``experiments/ablate_critic.sh`` into one JSON,
+a Markdown table (per-row mean, seed spread, paired difference vs L1-only) and the azimuthally averaged power
+spectrum of each row's test outputs against the clean photos.
 
-    bash scripts/ablate_critic.sh          # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}, detached_s0
+    bash experiments/ablate_critic.sh      # runs/critic_ablation/{l1,spatial,frequency,dual}_s{0,1}, detached_s0
     python benchmarks/critic_ablation.py   # benchmarks/results/critic_ablation.{json,md} and critic_spectrum.png
 
 Every finished run's final weights (``last.safetensors``, the averaged weights after all its steps; ``--weights best``:

@@ -24,6 +24,7 @@ DOCS = [
     *sorted((ROOT / "docs").glob("*.md")),
     ROOT / "checkpoints" / "README.md",
     ROOT / "datasets" / "README.md",
+    ROOT / "experiments" / "README.md",
 ]
 ALWAYS = {"-h", "--help", "--version"}  # every command has them (argparse, add_version_option)
 OTHER_TOOLS = {"--no-deps"}  # options of other tools the docs name in prose: pip install --no-deps

@@ -9,7 +9,7 @@
 #   dual      + the dual critic (λ = 0.5)
 # Then scores them on real_val (dehaze-fid --real: FADE, artefact gain, FID/detectability vs clean CBSD432)
 # and on every 5th SOTS-indoor validation pair and the outdoor colour test (benchmarks/bench_outside.py).
-#   bash scripts/ablate_real.sh [INIT (default checkpoints/dehaze-rgb-default.safetensors)] [STEPS (default 150)]
+#   bash experiments/ablate_real.sh [INIT (default checkpoints/dehaze-rgb-default.safetensors)] [STEPS (default 150)]
 #                               [DATA (default runs/data)] [OUT (default runs/real_ablation)] [EXTRA --set ...]
 set -euo pipefail
 INIT="${1:-checkpoints/dehaze-rgb-default.safetensors}"

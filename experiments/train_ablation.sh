@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the four learned rows of the quality benchmark with one identical budget (run after prepare_data.sh).
-#   bash scripts/train_ablation.sh [STEPS (default 800)] [DATA (default runs/data)] [OUT (default runs/ablation)]
+#   bash experiments/train_ablation.sh [STEPS (default 800)] [DATA (default runs/data)] [OUT (default runs/ablation)]
 # Rows: L1-only, spatial-only GAN (λ = 1), frequency-only GAN (λ = 0), dual GAN (λ = 0.5); all the whole-scene
 # guided generator trained on haze made on the fly from BSD360, same seed, batch, crops and schedule.
 # Trained like the shipped models (detail_eps=0); bench_quality.py scores them with the shipped inference setting.

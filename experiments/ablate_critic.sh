@@ -6,7 +6,7 @@
 # The trainer's own test report
 # skips FID (--no-fid: it would recompute the clean, hazy and DCP Inception statistics for every run);
 # benchmarks/critic_ablation.py scores every run's best checkpoint on the test pairs, FID ± 95% included.
-#   bash scripts/ablate_critic.sh [STEPS (default 3000)] [DATA (default runs/data)] [OUT (default runs/critic_ablation)]
+#   bash experiments/ablate_critic.sh [STEPS (default 3000)] [DATA (default runs/data)] [OUT (default runs/critic_ablation)]
 #   python benchmarks/critic_ablation.py [OUT]
 # Then the detached row on the first seed: the dual critic with no generator gradient through the FFT (as SSD-GAN's
 # published code does). BASE_WIDTH (default 8) sets the U-Net's width; SEEDS (default "0 1") the seeds.

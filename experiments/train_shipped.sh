@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Train the two shipped models (run after prepare_data.sh): the gray one on BSD360 and the RGB one on CBSD392,
 # haze made on the fly (dehaze/config.py HazeConfig), the global head on, dual critic (λ = 0.5), batch 12 of
-# 128-px crops at random scales, EMA, cosine LR. Haze, as chosen by the 400-step ablation (scripts/ablate_haze.sh,
+# 128-px crops at random scales, EMA, cosine LR. Haze, as chosen by the 400-step ablation (experiments/ablate_haze.sh,
 # docs/results.md): the RGB model gets the row that did best on SOTS-indoor validation (outdoor layout, near haze 0–0.5,
 # airlight 0.25–1, darker and gamma-shifted scenes: row n); the gray model the row that kept our outdoor test
 # (all four depth families, near haze, non-homogeneous β, airlight 0.5–1, scenes as shot: row k).
 # Both train without the structure/noise split (detail_eps=0) and ship with it.
 # On our 2-core CPU both ran side by side with one thread each (about 60–70 min each); on a GPU drop OMP_NUM_THREADS.
-#   bash scripts/train_shipped.sh [DATA (default runs/data)] [OUT (default runs)] [GRAY_STEPS] [RGB_STEPS]
+#   bash experiments/train_shipped.sh [DATA (default runs/data)] [OUT (default runs)] [GRAY_STEPS] [RGB_STEPS]
 set -euo pipefail
 DATA="${1:-runs/data}"
 OUT="${2:-runs}"

@@ -8,7 +8,7 @@
 # Run it again to continue: when OUT holds a training state it resumes exactly where the last checkpoint stopped
 # (--steps may be raised to go on). At the end the last EMA weights are retagged with the structure/noise split the
 # shipped models use (detail_eps 1e-4), as OUT/scene_light.safetensors, for the scorecard and the ship gate.
-#   bash scripts/train_scene_light.sh [INIT (default checkpoints/dehaze-rgb-default.safetensors)] [STEPS (default 1500)]
+#   bash experiments/train_scene_light.sh [INIT (default checkpoints/dehaze-rgb-default.safetensors)] [STEPS (default 1500)]
 #                                     [DATA (default runs/data)] [OUT (default runs/scene_light)] [extra dehaze-train options]
 set -euo pipefail
 INIT="${1:-checkpoints/dehaze-rgb-default.safetensors}"

@@ -3,7 +3,7 @@
 # not move PSNR with this generator, README), the same seed, crops, batch and schedule for every row; only the
 # haze synthesis (and, in the last row, the global head) changes. Run after prepare_data.sh; score with
 # benchmarks/bench_outside.py. Two runs at a time with one thread each.
-#   bash scripts/ablate_haze.sh [STEPS (default 400)] [DATA (default runs/data)] [OUT (default runs/haze_ablation)] [ROW ...]
+#   bash experiments/ablate_haze.sh [STEPS (default 400)] [DATA (default runs/data)] [OUT (default runs/haze_ablation)] [ROW ...]
 set -euo pipefail
 STEPS="${1:-400}"
 DATA="${2:-runs/data}"

@@ -12,7 +12,7 @@
 #   dehaze-train --out runs/universal --resume --steps 5800
 #   python scripts/retag_checkpoint.py runs/universal/last.safetensors OUT.safetensors \
 #     --set model.detail_eps=1e-4 --set model.detail_radius=2 --set model.removal=1.1
-#   bash scripts/train_universal.sh [DATA (default runs/data)] [OUT (default runs/universal)] [STEPS] [extra dehaze-train options]
+#   bash experiments/train_universal.sh [DATA (default runs/data)] [OUT (default runs/universal)] [STEPS] [extra dehaze-train options]
 set -euo pipefail
 DATA="${1:-runs/data}"
 OUT="${2:-runs/universal}"
