@@ -40,7 +40,7 @@ def min_filter(x: torch.Tensor, size: int) -> torch.Tensor:
         result, span = padded, 1  # result[i] = min(padded[i : i + span])
         while span * 2 <= size:
             result = torch.minimum(result.narrow(dim, 0, length - span), result.narrow(dim, span, length - span))
-            length -= span
+            length = length - span  # not in place: a traced size stays a value (ONNX export)
             span *= 2
         if span < size:  # cover the rest with one more shifted minimum of two overlapping windows
             shift = size - span
@@ -60,16 +60,22 @@ def atmospheric_light(image: torch.Tensor, dark: torch.Tensor, top_fraction: flo
     """Airlight per image and channel (N×C×1×1).
 
     Takes the ``top_fraction`` (0.1%) brightest pixels of the dark channel and, among them, the one with the highest
-    intensity in the input (He et al. 2009, section 4.4). Only the candidates are read: no copy of the image.
+    intensity in the input (He et al. 2009, section 4.4). Every pixel tied with the last of them is a candidate too,
+    and the first of equally bright candidates wins: the dark channel's plateaus make ties common, and which of
+    them ``topk`` keeps is unspecified (it differed from ONNX Runtime's choice). Only the candidates are read.
     """
     n, c, _, width = image.shape
     flat_dark = dark.reshape(n, -1)
     count = max(1, int(round(flat_dark.shape[1] * top_fraction)))
-    candidates = flat_dark.topk(count, dim=1).indices  # N×k
-    batch = torch.arange(n, device=image.device)[:, None]
-    values = image[batch, :, candidates // width, candidates % width].transpose(1, 2)  # N×C×k
-    brightest = values.sum(dim=1).argmax(dim=1)  # N
-    return values[torch.arange(n, device=image.device), :, brightest].reshape(n, c, 1, 1)
+    threshold = flat_dark.topk(count, dim=1).values[:, -1:]  # N×1: the count-th largest value
+    lights = []
+    for index in range(n):
+        above = (flat_dark[index] > threshold[index]).nonzero()[:, 0]
+        tied = (flat_dark[index] == threshold[index]).nonzero()[:, 0][: count - len(above)]  # lowest index first
+        candidates = torch.cat([above, tied])
+        values = image[index, :, candidates // width, candidates % width]  # C×k
+        lights.append(values[:, values.sum(dim=0).argmax()])
+    return torch.stack(lights).reshape(n, c, 1, 1)
 
 
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
