@@ -299,6 +299,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     keep_every: int = 0  # also keep the weights of every N-th step as kept/stepNNNNNN.safetensors (0 = off)
     amp: bool = True
+    cpu_bf16: bool = False  # bfloat16 autocast on the CPU (AVX-512 BF16 / AMX); off by default
     skip_bad: bool = False
     gan_start_step: int = 0
     fid: bool = True

@@ -6,7 +6,7 @@
 # one resumed exactly. The code is frozen at the current commit (git archive into OUT/src, imported first: python -P).
 # Each run's last weights are retagged with the shipped model's detail_eps as OUT/NAME/NAME.safetensors; score them
 # with dehaze-fid --real (NIQE, BRISQUE, FADE, luminance change, crushed share) and the real-photo sheet.
-# CRITICS (default "dual none") picks the rows, so the two halves can run side by side, one per core.
+# ROWS (default all eight, "t20_dual t20_none t5_dual ... t0_none") picks the rows and their order.
 #   bash scripts/ablate_real_teacher.sh [STEPS (default 1000)] [DATA (default runs/data)] [OUT (default runs/real_teacher)]
 set -euo pipefail
 STEPS="${1:-1000}"
@@ -23,21 +23,19 @@ if [ ! -d "$OUT/src/dehaze" ]; then
   mkdir -p "$OUT/src" && git archive HEAD dehaze | tar -x -C "$OUT/src" && git rev-parse HEAD > "$OUT/src/COMMIT"
 fi
 train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" nice -n 5 python -P -m dehaze.cli.train "$@"; }
-for teacher in 20 5 1 0; do
-  for critic in ${CRITICS:-dual none}; do
-    name="t${teacher}_${critic}" dir="$OUT/t${teacher}_${critic}"
-    [ -f "$dir/metrics.json" ] && continue
-    echo "$(date -u +%H:%M:%S) start $name" >> "$OUT/progress.txt"
-    adversarial=1
-    [ "$critic" = none ] && adversarial=0
-    if [ -f "$dir/last.state.pt" ]; then
-      train --out "$dir" --resume >> "$dir.log" 2>&1 || echo "$(date -u +%H:%M:%S) FAILED $name" >> "$OUT/progress.txt"
-    else
-      train "${common[@]}" --set "real.teacher_weight=$teacher" --set "real.adversarial_weight=$adversarial" \
-        --out "$dir" > "$dir.log" 2>&1 || echo "$(date -u +%H:%M:%S) FAILED $name" >> "$OUT/progress.txt"
-    fi
-    [ -f "$dir/last.safetensors" ] && PYTHONPATH="$OUT/src" python -P scripts/retag_checkpoint.py \
-      "$dir/last.safetensors" "$dir/$name.safetensors" --set model.detail_eps=1e-4 > /dev/null
-  done
+for name in ${ROWS:-t20_dual t20_none t5_dual t5_none t1_dual t1_none t0_dual t0_none}; do
+  teacher="${name%%_*}" teacher="${teacher#t}" critic="${name#*_}" dir="$OUT/$name"
+  [ -f "$dir/metrics.json" ] && continue
+  echo "$(date -u +%H:%M:%S) start $name" >> "$OUT/progress.txt"
+  adversarial=1
+  [ "$critic" = none ] && adversarial=0
+  if [ -f "$dir/last.state.pt" ]; then
+    train --out "$dir" --resume >> "$dir.log" 2>&1 || echo "$(date -u +%H:%M:%S) FAILED $name" >> "$OUT/progress.txt"
+  else
+    train "${common[@]}" --set "real.teacher_weight=$teacher" --set "real.adversarial_weight=$adversarial" \
+      --out "$dir" > "$dir.log" 2>&1 || echo "$(date -u +%H:%M:%S) FAILED $name" >> "$OUT/progress.txt"
+  fi
+  [ -f "$dir/last.safetensors" ] && PYTHONPATH="$OUT/src" python -P scripts/retag_checkpoint.py \
+    "$dir/last.safetensors" "$dir/$name.safetensors" --set model.detail_eps=1e-4 > /dev/null
 done
 echo "$(date -u +%H:%M:%S) done" >> "$OUT/progress.txt"

@@ -53,7 +53,7 @@ class Trainer:
         if self.device.type == "cuda" and ctx.enabled:
             self.device = torch.device("cuda", ctx.local_rank)
         torch.manual_seed(config.train.seed)
-        self.precision = Precision.choose(config.train.amp, self.device)
+        self.precision = Precision.choose(config.train.amp, self.device, config.train.cpu_bf16)
 
         self.generator = build_generator(config.model).to(self.device)
         if config.train.init_weights:
