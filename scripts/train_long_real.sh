@@ -2,7 +2,8 @@
 # The long run (issue "hours"): the real-photo branch from the shipped RGB model, teacher 20, dual critic, with the
 # below-zero penalty (1000) and the light-consistency term (20), 40 000 steps on one thread. Resumes exactly where
 # it stopped (OUT/last.state.pt); the code is frozen at the commit it started from (git archive into OUT/src).
-# The weights of every 2 500th step are kept as OUT/kept/stepNNNNNN.safetensors for benchmarks/long_run.py.
+# The weights of every 2 500th step are kept as OUT/kept/stepNNNNNN.safetensors for benchmarks/long_run.py, which
+# reads the wall time from OUT/sessions.jsonl (one line per start) and the load from OUT/load.log (once a minute).
 #   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real)]
 set -euo pipefail
 DATA="${1:-runs/data}"
@@ -12,6 +13,18 @@ mkdir -p "$OUT"
 if [ ! -d "$OUT/src/dehaze" ]; then
   mkdir -p "$OUT/src" && git archive HEAD dehaze | tar -x -C "$OUT/src" && git rev-parse HEAD > "$OUT/src/COMMIT"
 fi
+python - "$OUT" <<'PY'
+import json, os, sys, time
+from safetensors import safe_open
+out = sys.argv[1]
+last, state = os.path.join(out, "last.safetensors"), os.path.join(out, "last.state.pt")
+step = int(safe_open(last, "pt").metadata()["step"]) if os.path.isfile(last) else 0
+end = os.path.getmtime(state) if os.path.isfile(state) else None
+with open(os.path.join(out, "sessions.jsonl"), "a") as f:
+    f.write(json.dumps({"start": time.time(), "step": step, "previous_end": end}) + "\n")
+PY
+while :; do echo "$(date +%s) $(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/load.log"; sleep 60; done &
+trap 'kill $! 2>/dev/null' EXIT
 train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" python -P -m dehaze.cli.train "$@"; }
 if [ -f "$OUT/last.state.pt" ]; then
   train --out "$OUT" --resume --steps "$STEPS"

@@ -1,0 +1,90 @@
+"""Score the real-branch sweep (``scripts/ablate_real_teacher.sh``) on the whole scorecard (issue "hours").
+
+    python benchmarks/real_teacher_sweep.py [OUT (default runs/real_teacher)] [--extra NAME=FILE ...]
+
+Every finished row ``OUT/tT_CRITIC/tT_CRITIC.safetensors`` (retagged by the sweep script) is a scorecard column;
+``--extra`` adds rows trained elsewhere (the committed t20 dual candidate, a design row), named
+``tT_CRITIC[_DESIGN][_sS]``. Writes ``benchmarks/results/real_teacher_sweep.json``: one entry per run with
+``teacher``, ``critic`` (``dual`` or ``none``), ``seed``, ``steps``, ``design``, the gate verdict and every
+scorecard row under the scorecard's own keys; the scorecard as ``scorecard_real_teacher.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import scorecard
+from safetensors import safe_open
+
+from dehaze.atomic import atomic_write_text
+
+RESULTS = Path("benchmarks/results")
+NAME = re.compile(r"t(?P<teacher>[\d.]+)_(?P<critic>dual|none)(?:_(?P<design>[a-z_]+?))?(?:_s(?P<seed>\d+))?$")
+
+
+def describe(name: str, path: Path) -> dict:
+    """Teacher, critic, design, seed and steps of one row, from its name and its weights' metadata."""
+    match = NAME.match(name)
+    if match is None:
+        raise SystemExit(f"error: {name}: expected tT_dual or tT_none, optionally _DESIGN and _sSEED")
+    metadata = safe_open(str(path), "pt").metadata() or {}
+    steps = metadata.get("step") or json.loads(metadata.get("extra", "{}") or "{}").get("step")
+    return {
+        "teacher": float(match["teacher"]),
+        "critic": match["critic"],
+        "design": match["design"] or "",
+        "seed": int(match["seed"] or 0),
+        "steps": int(steps) if steps else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=Path("runs/real_teacher"))
+    parser.add_argument("--extra", nargs="*", default=[], help="NAME=FILE rows trained elsewhere")
+    parser.add_argument("--data", type=Path, default=Path("runs/data"))
+    args = parser.parse_args(argv)
+    rows = {p.stem: p for p in sorted(args.out.glob("t*_*/t*_*.safetensors")) if p.stem == p.parent.name}
+    rows.update({spec.split("=", 1)[0]: Path(spec.split("=", 1)[1]) for spec in args.extra})
+    if not rows:
+        raise SystemExit(f"error: no finished row under {args.out}")
+    card_json, card_md = RESULTS / "scorecard_real_teacher.json", RESULTS / "scorecard_real_teacher.md"
+    scorecard.main(
+        [
+            *(f"{name}={path}" for name, path in rows.items()),
+            "--data",
+            str(args.data),
+            "--out-json",
+            str(card_json),
+            "--out-md",
+            str(card_md),
+        ]
+    )
+    card = json.loads(card_json.read_text())
+    entries = []
+    for name, path in rows.items():
+        verdicts = card["gate"][name]
+        entries.append(
+            {
+                "name": name,
+                **describe(name, path),
+                "gate": "fails" if any(v["worse"] for v in verdicts) else "passes",
+                "worse_rows": [v["row"] for v in verdicts if v["worse"]],
+                **card["columns"][name],
+            }
+        )
+    reference = {name: card["columns"][name] for name in ("shipped", "DCP", "hazy input")}
+    atomic_write_text(
+        RESULTS / "real_teacher_sweep.json", json.dumps({"reference": reference, "runs": entries}, indent=2)
+    )
+    for entry in entries:
+        print(f"{entry['name']}: {entry['gate']} {', '.join(entry['worse_rows'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
