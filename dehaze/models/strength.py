@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from kornia.filters import guided_blur
+
+from dehaze.dcp import guided_coefficients
 
 MIN_SLOPE = 1e-3
 STRENGTH_FLOOR = 0.02  # above strength 1 no map takes a view window's darkest pixel below this (lift_shadows)
@@ -48,17 +49,19 @@ def keep_light(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Maps for ``strength`` > 1 that keep the strength-1 output's local light.
 
-    With ``J1 = a·I + b`` on the view and ``L`` its edge-preserving local mean (a self-guided filter of radius
-    ``radius``, ``LIGHT_EPS``: large steps of light such as a dark pole against the sky stay in ``L``, so no halo
-    forms across them), the result is ``L + g·(J1 − L)``: slope ``g·a``, offset ``g·b + (1 − g)·L``. The contrast
-    gain ``g = ā^(S−1)`` uses the photo's mean log slope ``log ā``, one factor per photo: a per-pixel ``a^(S−1)``
-    would also amplify the blotches of the slope map itself. Equal to the maps themselves at ``S = 1``.
+    With ``J1 = a·I + b`` on the view, the local light ``L = A·I + B`` is a guided filter of ``J1`` by the input
+    (radius ``radius``, ``LIGHT_EPS``): flat or textured windows get ``A ≈ 0`` (``L`` is their mean), windows across
+    a large step of light such as a dark pole against the sky get the step's own slope. ``L`` is thus a map of the
+    *input*, applied at full resolution like the maps themselves, so it follows the photo's edges at full
+    resolution instead of a view-sized blur of them (a blurred ``L`` left white glows round dark objects). The
+    result is ``L + g·(J1 − L)``: slope ``g·a + (1 − g)·A``, offset ``g·b + (1 − g)·B``. The contrast gain
+    ``g = ā^(S−1)`` uses the photo's mean log slope ``log ā``, one factor per photo: a per-pixel ``a^(S−1)`` would
+    also amplify the blotches of the slope map itself. Equal to the maps themselves at ``S = 1``.
     """
     log_slope = slope.clamp(min=MIN_SLOPE).log()
     gain = torch.exp((strength - 1.0) * log_slope.mean(dim=(-2, -1), keepdim=True))
-    dehazed = slope * view + offset
-    light = guided_blur(dehazed, dehazed, 2 * radius + 1, LIGHT_EPS)
-    return gain * slope, gain * offset + (1.0 - gain) * light
+    light_slope, light_offset = guided_coefficients(view, slope * view + offset, radius, LIGHT_EPS)
+    return gain * slope + (1.0 - gain) * light_slope, gain * offset + (1.0 - gain) * light_offset
 
 
 def scale_strength(
