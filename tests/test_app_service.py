@@ -76,3 +76,14 @@ def test_zip_of_many_keeps_every_photo_under_a_unique_name(tmp_path: Path) -> No
     with zipfile.ZipFile(zip_results(outputs, tmp_path)) as archive:
         assert archive.namelist() == ["a.png", "a-2.png", "b.png"]
         assert archive.read("a-2.png") == bytes([1])
+
+
+def test_many_strengths_keep_a_bounded_number_of_dehazers(service: DehazeService) -> None:
+    from dehaze.app.service import KEPT_DEHAZERS
+
+    first = service.dehazer("auto", 1.0)
+    for step in range(3 * KEPT_DEHAZERS):
+        service.dehazer("auto", 0.5 + step / 100)
+    assert len(service._dehazers) == KEPT_DEHAZERS
+    assert service.dehazer("auto", 0.5 + (3 * KEPT_DEHAZERS - 1) / 100) is service.dehazer("auto", 0.5 + 0.23)
+    assert service.dehazer("auto", 1.0) is not first  # the oldest was dropped, and is built again when asked

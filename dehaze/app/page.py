@@ -1,11 +1,13 @@
 """The Gradio page of ``dehaze-app``: upload photos, compare before/after, download PNGs or a zip; and ``/dehaze``.
 
 Imported only by ``dehaze-app`` (Gradio is the optional ``[app]`` extra). System fonts only: the page loads nothing
-from outside the machine.
+from outside the machine. The page's button and ``/dehaze`` share one Gradio concurrency group, so at most
+``concurrency`` dehazing jobs run at once whichever way they came in.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from dehaze.defaults import COLOR_MODES, STRENGTH_RANGE
 from dehaze.errors import DehazeError
 
 COLOR_HELP = "auto: colour stays colour, gray stays gray; gray: grayscale; luminance: dehaze Y, keep chroma"
+JOBS = "dehaze"  # the concurrency group of every event that dehazes
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
 )  # no web fonts fetched
@@ -27,6 +30,30 @@ def _shown(result: PhotoResult | None) -> tuple[Any, Any]:
         return None, gr.update(value=None, visible=False)
     slider = (str(result.before), str(result.after))
     return slider, gr.update(value=str(result.dcp) if result.dcp else None, visible=result.dcp is not None)
+
+
+def files_in_use(page: gr.Blocks) -> set[str]:
+    """Real paths of the files sent with the requests now waiting in Gradio's queue or running (reads the queue's
+    private table of events, ``gradio>=6,<7``; ``tests/test_app_load.py`` checks it on a real queued event)."""
+    for _ in range(3):  # the server thread may change the table while it is copied
+        try:
+            events = list(page._queue.event_ids_to_events.values())
+            break
+        except RuntimeError:
+            continue
+    else:
+        return set()
+    found: set[str] = set()
+    stack = [getattr(event.data, "data", None) for event in events]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("path"), str):
+                found.add(os.path.realpath(value["path"]))
+            stack += list(value.values())
+        elif isinstance(value, list | tuple):
+            stack += list(value)
+    return found
 
 
 def _run_batch(
@@ -82,9 +109,11 @@ def _controls() -> tuple[Any, Any, Any, Any, Any]:
     return files, color, strength, with_dcp, button
 
 
-def build_page(service: DehazeService, analytics: bool = False) -> gr.Blocks:
-    """The page and its API endpoint ``/dehaze`` (image file, colour mode, strength → PNG)."""
-    with gr.Blocks(title="dehaze", analytics_enabled=analytics, delete_cache=(3600, 3600)) as page:
+def build_page(service: DehazeService, analytics: bool = False, concurrency: int = 1) -> gr.Blocks:
+    """The page and its API endpoint ``/dehaze`` (image file, colour mode, strength → PNG); at most
+    ``concurrency`` dehazing jobs at once (files are deleted by the app's work folder, not by Gradio)."""
+    jobs = {"concurrency_id": JOBS, "concurrency_limit": concurrency}
+    with gr.Blocks(title="dehaze", analytics_enabled=analytics) as page:
         gr.Markdown("# dehaze\nUpload hazy photos; they stay on this machine. PNG for one photo, a zip for many.")
         results = gr.State({})
         with gr.Row():
@@ -114,6 +143,7 @@ def build_page(service: DehazeService, analytics: bool = False) -> gr.Blocks:
             [files, color, strength, with_dcp],
             [slider, dcp, download, messages, choice, results],
             api_visibility="private",
+            **jobs,
         )
         choice.change(
             lambda name, shown: _shown(shown.get(name)), [choice, results], [slider, dcp], api_visibility="private"
@@ -126,5 +156,6 @@ def build_page(service: DehazeService, analytics: bool = False) -> gr.Blocks:
             [api_image, api_color, api_strength],
             api_output,
             api_name="dehaze",
+            **jobs,
         )
     return page

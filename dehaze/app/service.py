@@ -1,7 +1,8 @@
 """Uploads in, PNGs out: each photo goes through :func:`dehaze.pipeline.dehaze_file`, as in ``dehaze-infer``.
 
 A bad upload gives the one-line reason that ``dehaze-infer`` lists for it and the other photos go on; dehazers are
-built once per colour mode and strength and kept.
+built once per colour mode and strength and the last :data:`KEPT_DEHAZERS` kept, so clients that send many
+strengths cannot grow the app's memory. A dehazer is stateless: concurrent jobs share it.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import tempfile
 import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dehaze.errors import DehazeError
 from dehaze.pipeline import DehazeFn, RunOptions, dehaze_file, make_dehazer, read_for_mode
+
+KEPT_DEHAZERS = 8  # built dehazers kept (a few MB of weights each); the least recently used goes first
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class DehazeService:
     def __init__(self, base: RunOptions, workdir: Path) -> None:
         self.base = base
         self.workdir = Path(workdir)
-        self._dehazers: dict[RunOptions, DehazeFn] = {}
+        self._dehazers: OrderedDict[RunOptions, DehazeFn] = OrderedDict()
         self._lock = threading.Lock()
 
     def dehazer(self, color: str, strength: float, dcp: bool = False) -> DehazeFn:
@@ -51,6 +55,9 @@ class DehazeService:
         with self._lock:
             if options not in self._dehazers:
                 self._dehazers[options] = make_dehazer(options)
+                while len(self._dehazers) > KEPT_DEHAZERS:
+                    self._dehazers.popitem(last=False)
+            self._dehazers.move_to_end(options)
             return self._dehazers[options]
 
     def _folder(self) -> Path:

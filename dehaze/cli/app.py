@@ -1,18 +1,21 @@
 """``dehaze-app``: start the local web page (the optional ``[app]`` extra, Gradio) on 127.0.0.1.
 
     dehaze-app [--checkpoint PATH] [--device cpu|cuda] [--host 127.0.0.1] [--port 7860] [--max-pixels N]
-               [--share] [--analytics]
+               [--concurrency N] [--max-queue M] [--workdir DIR] [--keep-files S] [--share] [--analytics]
 
 Nothing leaves the machine unless asked: no public share link (``--share``) and no analytics (``--analytics``).
+Under load at most ``--concurrency`` photos are dehazed at once and ``--max-queue`` more wait; a request beyond
+that is answered "busy" at once (Gradio's queue: HTTP 503). Uploads and results live in this app's folder under
+``--workdir`` (:mod:`dehaze.app.workdir`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 from dehaze.cli.common import (
@@ -26,6 +29,7 @@ from dehaze.cli.common import (
 from dehaze.errors import DehazeError
 
 MAX_UPLOAD = "200mb"  # per file; the pixel limit (--max-pixels) is checked from each photo's header
+SWEEP_PERIOD = 2.0  # seconds between sweeps of the work folder (old files, abandoned uploads)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
     parser.add_argument("--analytics", action="store_true", help="allow Gradio's usage analytics (off by default)")
     add_max_pixels_option(parser)
+    parser.add_argument("--concurrency", type=int, default=1, help="photos dehazed at once (default 1)")
+    parser.add_argument(
+        "--max-queue", type=int, default=16, help="requests that may wait; beyond them: busy (default 16)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="root of the apps' work folders (default: $TMPDIR/dehaze-app-<uid>)"
+    )
+    parser.add_argument(
+        "--keep-files", type=float, default=3600, help="seconds uploads and results are kept (default 3600)"
+    )
     return parser
+
+
+def check_load_options(args: argparse.Namespace) -> None:
+    """``--concurrency``, ``--max-queue`` and ``--keep-files`` in range, else one line."""
+    for option, value, low in [("--concurrency", args.concurrency, 1), ("--max-queue", args.max_queue, 1)]:
+        if not low <= value <= 10_000:
+            raise DehazeError(f"{option} must be in {low}..10000, got {value}")
+    if not 1 <= args.keep_files <= 10**7:  # also refuses nan
+        raise DehazeError(f"--keep-files must be in 1..10000000 seconds, got {args.keep_files}")
 
 
 def _import_gradio(analytics: bool) -> None:
@@ -64,26 +87,41 @@ def check_port(host: str, port: int) -> None:
         raise DehazeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the server as Ctrl-C does, so the work folder is removed on the way out."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Load the model (errors before the server starts), then serve the page until interrupted."""
+    from dehaze.app.workdir import WorkFolder, default_root
+
     refuse_missing([("--checkpoint", args.checkpoint)])
     check_port(args.host, args.port)
+    check_load_options(args)
     apply_max_pixels(args)
-    _import_gradio(args.analytics)
-    from dehaze.app.page import THEME, build_page
-    from dehaze.app.service import DehazeService
-    from dehaze.pipeline import RunOptions
+    with WorkFolder(args.workdir or default_root(), args.keep_files) as work:
+        os.environ["GRADIO_TEMP_DIR"] = str(work.path)  # uploads land here; read when gradio is imported
+        _import_gradio(args.analytics)
+        from dehaze.app.page import THEME, build_page, files_in_use
+        from dehaze.app.service import DehazeService
+        from dehaze.pipeline import RunOptions
 
-    with tempfile.TemporaryDirectory(prefix="dehaze-app-") as workdir:
-        service = DehazeService(RunOptions(checkpoint=args.checkpoint, device=args.device), Path(workdir))
+        service = DehazeService(RunOptions(checkpoint=args.checkpoint, device=args.device), work.results)
         service.dehazer("auto", 1.0)  # a bad checkpoint fails here, in one line, not at the first upload
-        page = build_page(service, analytics=args.analytics)
-        page.queue().launch(
+        page = build_page(service, analytics=args.analytics, concurrency=args.concurrency)
+        work.start_sweeper(SWEEP_PERIOD, lambda: files_in_use(page))  # a waiting request keeps its upload
+        _stop_on_sigterm()
+        page.queue(max_size=args.max_queue).launch(
             server_name=args.host,
             server_port=args.port,
             share=args.share,
             max_file_size=MAX_UPLOAD,
-            allowed_paths=[workdir],
+            allowed_paths=[str(work.path)],
             theme=THEME,
             ssr_mode=False,
             mcp_server=False,
