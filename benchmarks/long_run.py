@@ -4,9 +4,10 @@
 
 Every ``RUN/kept/stepNNNNNN.safetensors`` (``train.keep_every``) is retagged with the shipped models' inference
 options (``detail_eps`` 1e-4, as ``scripts/ship.py`` ships them) and scored by ``benchmarks/scorecard.py`` as one
-more column; columns already scored come from its cache. Each milestone's wall hours come from ``RUN/sessions.jsonl``
-(one line per start or resume: its time, step and the previous session's last checkpoint time), its load from
-``RUN/load.log`` (the 1-minute load average, once a minute). Writes ``benchmarks/results/long_run.json`` (one entry
+more column, paired with the shipped gray model (the run fine-tunes the RGB model only); columns already scored
+come from its cache. Each milestone's wall hours come from ``RUN/sessions.jsonl`` (one line per start or resume:
+its time, step and the previous session's last checkpoint time), its load from ``RUN/load.log`` (the 1-minute load
+average, once a minute). Writes ``benchmarks/results/long_run.json`` (one entry
 per milestone: ``steps``, ``wall_hours``, ``load``, ``gate``, ``worse_rows`` and every row under the scorecard's
 keys), the scorecard itself as ``scorecard_long_run.{json,md}`` and the curve ``long_run.png``.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 import scorecard
 
 from dehaze.atomic import atomic_write_text
+from dehaze.checkpoint import shipped_checkpoint_files
 
 RESULTS = Path("benchmarks/results")
 PLOTTED = (
@@ -120,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {args.run}/kept holds no milestone yet")
     names = {step: f"long {step}" for step in files}
     card_json, card_md = RESULTS / "scorecard_long_run.json", RESULTS / "scorecard_long_run.md"
+    gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)  # the run fine-tunes the RGB model only
     scorecard.main(
         [
-            *(f"{names[s]}={p}" for s, p in files.items()),
+            *(f"{names[s]}={gray}+{p}" for s, p in files.items()),
             "--data",
             str(args.data),
             "--out-json",

@@ -4,9 +4,12 @@
 
 Every finished row ``OUT/tT_CRITIC/tT_CRITIC.safetensors`` (retagged by the sweep script) is a scorecard column;
 ``--extra`` adds rows trained elsewhere (the committed t20 dual candidate, a design row), named
-``tT_CRITIC[_DESIGN][_sS]``. Writes ``benchmarks/results/real_teacher_sweep.json``: one entry per run with
-``teacher``, ``critic`` (``dual`` or ``none``), ``seed``, ``steps``, ``design``, the gate verdict and every
-scorecard row under the scorecard's own keys; the scorecard as ``scorecard_real_teacher.{json,md}``.
+``tT_CRITIC[_DESIGN][_sS]``. The rows fine-tune the RGB model only, so each is scored as the pair shipped gray
+model + its RGB weights, as it would ship (an RGB file alone would also serve the gray test, through its RGB maps).
+Writes ``benchmarks/results/real_teacher_sweep.json``: one entry per run with ``teacher``, ``critic`` (``dual`` or
+``none``), ``seed``, ``steps``, ``design``, the gate verdict and every scorecard row under the scorecard's own keys,
+and ``dual_vs_none``: for each teacher with both rows, the dual row against the none row with the noise margins
+(paired over the same images); the scorecard as ``scorecard_real_teacher.{json,md}``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import scorecard
 from safetensors import safe_open
 
 from dehaze.atomic import atomic_write_text
+from dehaze.checkpoint import shipped_checkpoint_files
+from dehaze.metrics.scorecard import compare, default_sets
 
 RESULTS = Path("benchmarks/results")
 NAME = re.compile(r"t(?P<teacher>[\d.]+)_(?P<critic>dual|none)(?:_(?P<design>[a-z_]+?))?(?:_s(?P<seed>\d+))?$")
@@ -42,6 +47,21 @@ def describe(name: str, path: Path) -> dict:
     }
 
 
+def dual_against_none(rows: dict[str, Path], gray: Path, data: Path) -> dict[str, list[dict]]:
+    """For each teacher (and design and seed) with a dual and a none row: dual's verdict on every row against none
+    (from the scorecard's per-image cache, so nothing is dehazed again)."""
+    sets = default_sets(data)
+    verdicts = {}
+    for name in rows:
+        partner = name.replace("_dual", "_none", 1)
+        if "_dual" not in name or partner not in rows:
+            continue
+        dual, none = (scorecard.Column(n, (gray, rows[n])) for n in (name, partner))
+        scores = [scorecard.score_column(column, sets, refresh=False) for column in (dual, none)]
+        verdicts[f"{name} vs {partner}"] = [dict(v.__dict__, worse=v.worse) for v in compare(*scores, sets)]
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path("runs/real_teacher"))
@@ -53,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         raise SystemExit(f"error: no finished row under {args.out}")
     card_json, card_md = RESULTS / "scorecard_real_teacher.json", RESULTS / "scorecard_real_teacher.md"
+    gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)
     scorecard.main(
         [
-            *(f"{name}={path}" for name, path in rows.items()),
+            *(f"{name}={gray}+{path}" for name, path in rows.items()),
             "--data",
             str(args.data),
             "--out-json",
@@ -78,9 +99,16 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     reference = {name: card["columns"][name] for name in ("shipped", "DCP", "hazy input")}
-    atomic_write_text(
-        RESULTS / "real_teacher_sweep.json", json.dumps({"reference": reference, "runs": entries}, indent=2)
-    )
+    versus = dual_against_none(rows, gray, args.data)
+    summary = {"reference": reference, "runs": entries, "dual_vs_none": versus}
+    atomic_write_text(RESULTS / "real_teacher_sweep.json", json.dumps(summary, indent=2))
+    for pair, verdicts in versus.items():
+        moved = [
+            f"{v['row']} {v['improvement']:+.3f}±{v['margin']:.3f}"
+            for v in verdicts
+            if v["gated"] and abs(v["improvement"]) > v["margin"]
+        ]
+        print(f"{pair}: beyond the noise: {', '.join(moved) or 'none'}")
     for entry in entries:
         print(f"{entry['name']}: {entry['gate']} {', '.join(entry['worse_rows'])}")
     return 0
