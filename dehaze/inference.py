@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_ar
 from dehaze.models.guided import GuidedGenerator
 from dehaze.models.memory import fit_tiles
 from dehaze.tiling import check_tiling, tiled_apply
+
+if TYPE_CHECKING:
+    from dehaze.video import SteadyConfig, VideoResult
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
 
@@ -166,6 +169,19 @@ class Dehazer:
             )
             value_range(result, "model output")  # NaN/inf (a bad checkpoint) raise instead of turning black
             return result.clamp_(0.0, 1.0)
+
+    def dehaze_video(
+        self, source: str | Path, output: str | Path, quiet: bool = True, steady: SteadyConfig | None = None
+    ) -> VideoResult:
+        """Dehaze a video file into ``output`` (same frame size, rate and count; audio copied; written atomically),
+        with the light carried from frame to frame (:mod:`dehaze.video.steady`). Needs the ``video`` extra."""
+        from dehaze.video import dehaze_video
+
+        return dehaze_video(Path(source), Path(output), self, quiet=quiet, steady=steady)
+
+    def model_for(self, channels: int) -> Dehazer | None:
+        """This dehazer or its companion when one of them has a ``channels``-channel model, else None."""
+        return self._model_for(channels)
 
     def _model_for(self, channels: int) -> Dehazer | None:
         """This dehazer or its companion when one of them has a ``channels``-channel model, else None."""

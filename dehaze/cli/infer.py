@@ -6,7 +6,9 @@
 
 Folders are searched recursively and mirrored under OUT (relative to the folder); a file given directly goes to
 OUT itself. Files are decoded by content. Outputs get the ``--ext`` suffix; when two inputs in one folder would map
-to the same name (``a.jpg`` and ``a.png``), both keep their full name (``a.jpg.png``, ``a.png.png``).
+to the same name (``a.jpg`` and ``a.png``), both keep their full name (``a.jpg.png``, ``a.png.png``). Videos
+(``.mp4``, ``.mov``, ``.mkv``, ``.webm``, ``.avi``, ``.m4v``; the ``video`` extra) keep their container and audio,
+with the light carried from frame to frame (:mod:`dehaze.video`).
 
 Safety: no output is ever written over an input or inside an input folder (so OUT may not be an input folder or
 lie inside one); existing outputs are skipped unless ``--overwrite``. Unreadable images are reported at the end
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2: some files could not be read (listed at the end); 1: nothing done (bad arguments).",
     )
     add_version_option(parser)
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image or video files and/or folders")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output folder")
     parser.add_argument("--checkpoint", type=Path, help="generator .safetensors (default: the shipped model)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
@@ -118,6 +120,7 @@ class Plan:
 def _add_input(given: Path, out_dir: Path, sources: list, input_folders: list, skipped: list) -> None:
     """Add the images of one command-line input (file or folder); refuse an output folder among the inputs."""
     from dehaze.imageio import scan_images
+    from dehaze.video.run import scan_videos
 
     refuse_missing([("", given)])
     resolved = given.resolve()
@@ -135,10 +138,10 @@ def _add_input(given: Path, out_dir: Path, sources: list, input_folders: list, s
             f"output folder {out_dir} is the input folder {resolved} or inside it; outputs would mix with "
             "the sources. Choose an output folder outside the input."
         )
-    scan = scan_images(resolved)
-    if not scan.images and not scan.skipped:
-        raise DehazeError(f"{given}: no images found (suffixes like .png, .jpg, .tif)")
-    sources.extend((image, resolved) for image in scan.images)
+    scan, videos = scan_images(resolved), scan_videos(resolved)
+    if not scan.images and not scan.skipped and not videos:
+        raise DehazeError(f"{given}: no images or videos found (suffixes like .png, .jpg, .tif, .mp4)")
+    sources.extend((path, resolved) for path in sorted([*scan.images, *videos]))
     skipped.extend(scan.skipped)
 
 
@@ -168,14 +171,20 @@ def plan_jobs(inputs: list[Path], out_dir: Path, suffix: str) -> Plan:
 
 
 def _name_outputs(sources: list[tuple[Path, Path]], out_dir: Path, suffix: str) -> list[Job]:
+    """Images get ``suffix``; a video keeps its own (its container)."""
+    from dehaze.video.io import is_video
+
+    def output_suffix(source: Path) -> str:
+        return source.suffix.lower() if is_video(source) else suffix
+
     by_short_name: dict[Path, list[Path]] = defaultdict(list)
     for source, base in sources:
-        by_short_name[out_dir / source.relative_to(base).with_suffix(suffix)].append(source)
+        by_short_name[out_dir / source.relative_to(base).with_suffix(output_suffix(source))].append(source)
     jobs: dict[Path, Job] = {}
     for source, base in sources:
-        output = out_dir / source.relative_to(base).with_suffix(suffix)
+        output = out_dir / source.relative_to(base).with_suffix(output_suffix(source))
         if len(set(by_short_name[output])) > 1:  # a.jpg and a.png → a.jpg.png and a.png.png
-            output = output.with_name(source.name + suffix)
+            output = output.with_name(source.name + output_suffix(source))
         if output in jobs and jobs[output].source != source:
             raise DehazeError(
                 f"{jobs[output].source} and {source} would both be written to {output}; "
@@ -199,6 +208,18 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     )
 
 
+def dehaze_one(job: Job, dehaze: DehazeFn, color: str, quiet: bool) -> None:
+    """One image (by ``color``) or one video (frames through the RGB model, with steady light)."""
+    from dehaze.video.io import is_video
+
+    if is_video(job.source):
+        from dehaze.video import dehaze_video
+
+        dehaze_video(job.source, job.output, dehaze, quiet=quiet)
+    else:
+        dehaze_file(job.source, job.output, dehaze, color)
+
+
 def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, quiet: bool) -> RunSummary:
     from tqdm import tqdm
 
@@ -215,7 +236,7 @@ def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, qui
             summary.skipped += 1
             continue
         try:
-            dehaze_file(job.source, job.output, dehaze, color)
+            dehaze_one(job, dehaze, color, quiet)
         except WriteError as exc:
             if exc.disk_full:  # every further output would fail the same way: stop, naming the file
                 raise DehazeError(f"{exc}; stopped after {summary.done} new image(s)") from None
