@@ -16,14 +16,8 @@ from dehaze.cli.train import main as train_main
 from dehaze.config import CriticConfig, RealHazeConfig
 from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.models.guided import GuidedGenerator
-from dehaze.train.real_branch import (
-    RealHazeBranch,
-    below_zero,
-    judge,
-    rehaze_error,
-    shifted_pair,
-    unconditional_critic,
-)
+from dehaze.train.real_branch import RealHazeBranch, judge, rehaze_error, unconditional_critic
+from dehaze.train.real_priors import below_zero, shifted_pair
 
 
 def _hazy_photos(folder: Path, count: int = 4) -> Path:

@@ -15,7 +15,11 @@ PSD, Chen et al. CVPR 2021, and RefineDNet, Zhao et al. 2021):
   hides crushed shadows from every other loss);
 - ``light_consistency``: the light change the model applies (mean output minus mean input, per channel) must not
   move when the photo is shifted by 2–8 pixels and given sensor noise (σ 0.01): a light that jumps with the view
-  is a guess, and it pumps on video.
+  is a guess, and it pumps on video;
+- ``flat_detail``: the fine detail of the output in the input's flat regions (sky, fog, walls) may not grow beyond
+  the teacher's: JPEG blocks, chroma blotches and grain amplified by a 1/t gain.
+
+The last three are in :mod:`dehaze.train.real_priors`.
 
 Each step runs one critic update and one generator update on a real batch, after the paired step.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from pathlib import Path
 
 import torch
@@ -37,6 +42,7 @@ from dehaze.losses import AdversarialLoss
 from dehaze.models.build import build_critic
 from dehaze.models.dual import DualCritic
 from dehaze.models.guided import GuidedGenerator, resize_to, view_size_for
+from dehaze.train.real_priors import below_zero, flat_detail_excess, light_inconsistency, view_output
 
 Logs = dict[str, torch.Tensor]
 DARK_PATCH = 7
@@ -65,41 +71,6 @@ def rehaze_error(slope: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels (both axes)."""
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
-
-
-def view_output(generator: GuidedGenerator, view: torch.Tensor) -> torch.Tensor:
-    """The generator's output on its own view, before the clamp (the maps it applies at full resolution)."""
-    slope, offset = generator.view_maps(view)
-    return slope * view + offset
-
-
-def below_zero(output: torch.Tensor) -> torch.Tensor:
-    """Mean amount by which ``output`` goes below 0."""
-    return F.relu(-output).mean()
-
-
-def shifted_pair(hazy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two views of the same crops, shifted against each other by 2–8 px, the second with noise σ 0.01.
-
-    The shift and noise are drawn from a generator seeded by the batch itself, so ``--resume`` stays exact."""
-    seed = int(hazy.double().sum().item() * 1e6) % (2**31 - 1)
-    rng = torch.Generator().manual_seed(seed)
-    shift = int(torch.randint(2, 9, (1,), generator=rng))
-    first, second = hazy[..., shift:, shift:], hazy[..., :-shift, :-shift]
-    noise = torch.randn(second.shape, generator=rng).to(second) * 0.01
-    return first, (second + noise).clamp(0.0, 1.0)
-
-
-def light_change(generator: GuidedGenerator, hazy: torch.Tensor) -> torch.Tensor:
-    """Per photo and channel: mean output (before the clamp) minus mean input, on the generator's view."""
-    view = resize_to(hazy, view_size_for(*hazy.shape[-2:], generator.view_size))
-    return (view_output(generator, view) - view).mean(dim=(2, 3))
-
-
-def light_inconsistency(generator: GuidedGenerator, hazy: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference of :func:`light_change` between two shifted, noisy copies of the crops."""
-    first, second = shifted_pair(hazy)
-    return (light_change(generator, first) - light_change(generator, second)).abs().mean()
 
 
 class RealHazeBranch:
@@ -144,13 +115,15 @@ class RealHazeBranch:
         logs: Logs = {}
         view = resize_to(hazy, view_size_for(*hazy.shape[-2:], generator.view_size))
         slope, offset = generator.coefficients(view)
+        teacher = functools.cache(lambda: self._teacher(hazy))  # computed once, for the terms that use it
         terms = {
             "real_rehaze": (cfg.rehaze_weight, lambda: rehaze_error(slope, offset)),
             "real_dark": (cfg.dark_channel_weight, lambda: dark_channel(dehazed, DARK_PATCH).mean()),
             "real_tv": (cfg.transmission_tv_weight, lambda: total_variation(slope.log())),
-            "real_teacher": (cfg.teacher_weight, lambda: F.l1_loss(dehazed, self._teacher(hazy))),
+            "real_teacher": (cfg.teacher_weight, lambda: F.l1_loss(dehazed, teacher())),
             "real_below_zero": (cfg.below_zero_weight, lambda: below_zero(view_output(generator, view))),
             "real_light": (cfg.light_consistency_weight, lambda: light_inconsistency(generator, hazy)),
+            "real_flat": (cfg.flat_detail_weight, lambda: flat_detail_excess(dehazed, teacher(), hazy)),
         }
         critic = self.critic
         if critic is not None:
