@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the two shipped models (run after prepare_data.sh): the gray one on BSD360 and the RGB one on CBSD392,
-# haze made on the fly (dehaze/config.py HazeConfig), the global head on, dual critic (λ = 0.5), batch 12 of
+# haze made on the fly (dehaze/config/haze.py HazeConfig), the global head on, dual critic (λ = 0.5), batch 12 of
 # 128-px crops at random scales, EMA, cosine LR. Haze, as chosen by the 400-step ablation (experiments/ablate_haze.sh,
 # docs/results.md): the RGB model gets the row that did best on SOTS-indoor validation (outdoor layout, near haze 0–0.5,
 # airlight 0.25–1, darker and gamma-shifted scenes: row n); the gray model the row that kept our outdoor test
