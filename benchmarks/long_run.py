@@ -5,9 +5,9 @@
 Every ``RUN/kept/stepNNNNNN.safetensors`` (``train.keep_every``) is retagged with the shipped models' inference
 options (``detail_eps`` 1e-4, as ``scripts/ship.py`` ships them) and scored by ``benchmarks/scorecard.py`` as one
 more column, paired with the shipped gray model (the run fine-tunes the RGB model only); columns already scored
-come from its cache. Each milestone's wall hours come from ``RUN/sessions.jsonl`` (one line per start or resume:
-its time, step and the previous session's last checkpoint time), its load from ``RUN/load.log`` (the 1-minute load
-average, once a minute). Writes ``benchmarks/results/long_run.json`` (one entry
+come from its cache. Each milestone's wall hours come from ``RUN/sessions.jsonl`` (each session's start and end
+time and step; a milestone's time is interpolated within its session), its load from ``RUN/load.log`` (the 1-minute
+load average, once a minute: the mean up to the milestone). Writes ``benchmarks/results/long_run.json`` (one entry
 per milestone: ``steps``, ``wall_hours``, ``load``, ``gate``, ``worse_rows`` and every row under the scorecard's
 keys), the scorecard itself as ``scorecard_long_run.{json,md}`` and the curve ``long_run.png``.
 """
@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import scorecard
+from safetensors import safe_open
 
 from dehaze.atomic import atomic_write_text
 from dehaze.checkpoint import shipped_checkpoint_files
@@ -62,17 +63,35 @@ def milestone_files(run: Path) -> dict[int, Path]:
     return files
 
 
-def wall_hours(run: Path, kept: Path) -> float:
-    """Training hours up to the time ``kept`` was written, summed over the run's sessions."""
-    sessions = [json.loads(line) for line in (run / "sessions.jsonl").read_text().splitlines() if line.strip()]
-    written, total = kept.stat().st_mtime, 0.0
-    for index, session in enumerate(sessions):
-        following = sessions[index + 1] if index + 1 < len(sessions) else None
-        end = following["previous_end"] if following and following["previous_end"] else written
-        if session["start"] >= written:
-            break
-        total += min(end, written) - session["start"]
-    return total / 3600.0
+def sessions(run: Path) -> list[tuple[float, int, float, int]]:
+    """``(start time, start step, end time, end step)`` of every session of the run, from ``RUN/sessions.jsonl``
+    (``start`` lines written by the training script, ``end`` lines by ``scripts/save_long_run.sh``); the session
+    still running ends at the last checkpoint (``last.state.pt``'s time, ``last.safetensors``' step)."""
+    records = [json.loads(line) for line in (run / "sessions.jsonl").read_text().splitlines() if line.strip()]
+    spans, open_start = [], None
+    for record in records:
+        if "start" in record:
+            if open_start is not None and record.get("previous_end"):  # a session that ended without an end line
+                spans.append((*open_start, record["previous_end"], record["step"]))
+            open_start = (record["start"], record["step"])
+        elif "end" in record and open_start is not None:
+            spans.append((*open_start, record["end"], record["step"]))
+            open_start = None
+    if open_start is not None:
+        step = int(safe_open(str(run / "last.safetensors"), "pt").metadata()["step"])
+        spans.append((*open_start, (run / "last.state.pt").stat().st_mtime, step))
+    return spans
+
+
+def milestone_time(run: Path, step: int) -> tuple[float, float]:
+    """(training hours up to ``step``, the clock time it was reached), interpolated within its session."""
+    hours = 0.0
+    for start, first, end, last in sessions(run):
+        if step <= last:
+            reached = start + (end - start) * (step - first) / max(1, last - first)
+            return (hours + reached - start) / 3600.0, reached
+        hours += end - start
+    raise ValueError(f"step {step} is past the run's last checkpoint")
 
 
 def mean_load(run: Path, until: float) -> float | None:
@@ -137,13 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     card = json.loads(card_json.read_text())
     entries = []
     for step, path in files.items():
-        kept = args.run / "kept" / f"step{step:06d}.safetensors"
+        hours, reached = milestone_time(args.run, step)
         verdicts = card["gate"][names[step]]
         entries.append(
             {
                 "steps": step,
-                "wall_hours": round(wall_hours(args.run, kept), 3),
-                "load": mean_load(args.run, kept.stat().st_mtime),
+                "wall_hours": round(hours, 3),
+                "load": mean_load(args.run, reached),
                 "gate": "fails" if any(v["worse"] for v in verdicts) else "passes",
                 "worse_rows": [v["row"] for v in verdicts if v["worse"]],
                 "rows": card["columns"][names[step]],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long run (issue "hours"): the real-photo branch from the shipped RGB model, teacher 20, dual critic, with the
 # below-zero penalty (1000) and the light-consistency term (20), 40 000 steps on one thread. Resumes exactly where
-# it stopped (OUT/last.state.pt); the code is frozen at the commit it started from (git archive into OUT/src).
+# it stopped (OUT/last.state.pt, or on a fresh clone the state the last session committed to SAVED); the code is
+# frozen at the commit it started from (OUT/COMMIT, git archive into OUT/src).
 # The weights of every 2 500th step are kept as OUT/kept/stepNNNNNN.safetensors for benchmarks/long_run.py, which
 # reads the wall time from OUT/sessions.jsonl (one line per start) and the load from OUT/load.log (once a minute).
 #   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real)]
@@ -9,9 +10,14 @@ set -euo pipefail
 DATA="${1:-runs/data}"
 OUT="${2:-runs/long_real}"
 STEPS="${STEPS:-40000}"
+SAVED="${SAVED:-checkpoints/candidates/long-real}"  # where each session's end commits the resume state
 mkdir -p "$OUT"
-if [ ! -d "$OUT/src/dehaze" ]; then
-  mkdir -p "$OUT/src" && git archive HEAD dehaze | tar -x -C "$OUT/src" && git rev-parse HEAD > "$OUT/src/COMMIT"
+if [ ! -f "$OUT/last.state.pt" ] && [ -f "$SAVED/last.state.pt" ]; then  # a fresh clone: resume from the commit
+  cp -r "$SAVED"/. "$OUT"/
+fi
+if [ ! -d "$OUT/src/dehaze" ]; then  # the code the run started with (its commit), or HEAD for a new run
+  commit=$(cat "$OUT/COMMIT" 2>/dev/null || git rev-parse HEAD)
+  mkdir -p "$OUT/src" && git archive "$commit" dehaze | tar -x -C "$OUT/src" && echo "$commit" > "$OUT/COMMIT"
 fi
 python - "$OUT" <<'PY'
 import json, os, sys, time
