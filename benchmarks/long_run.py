@@ -36,6 +36,7 @@ PLOTTED = (
     "real_val/niqe",
     "real_val/brisque",
     "real_val/crushed_change",
+    "real_val/artefact_gain",
 )
 
 
@@ -114,10 +115,11 @@ def plot(entries: list[dict], card: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
-    steps = [e["steps"] for e in entries]
+    fig, axes = plt.subplots(3, 3, figsize=(13, 10))
+    steps = [0] + [e["steps"] for e in entries]  # step 0: the shipped model the run starts from
     for axis, row in zip(axes.flat, PLOTTED, strict=True):
-        axis.plot(steps, [e["rows"].get(row) for e in entries], "o-", label="long run")
+        values = [card["columns"]["shipped"].get(row)] + [e["rows"].get(row) for e in entries]
+        axis.plot(steps, values, "o-", label="long run")
         for name, style in (("shipped", "--"), ("DCP", ":")):
             value = card["columns"].get(name, {}).get(row)
             if value is not None:
@@ -125,7 +127,7 @@ def plot(entries: list[dict], card: dict, out: Path) -> None:
         axis.set_title(row)
         axis.set_xlabel("steps")
         top = axis.secondary_xaxis("top", functions=(lambda s: s, lambda s: s))
-        top.set_xticks(steps, [f"{e['wall_hours']:.1f} h" for e in entries], fontsize=7)
+        top.set_xticks(steps, ["0 h"] + [f"{e['wall_hours']:.1f} h" for e in entries], fontsize=7)
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
