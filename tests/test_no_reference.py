@@ -93,3 +93,19 @@ def test_real_mode_reports_rows_and_names_unreadable_photos(tmp_path: Path, caps
     assert rows[1]["luminance_change"] < 0.0  # DCP takes the airlight out: darker
     assert rows[0]["niqe"] is None  # 64×80 photos: under two 96×96 blocks
     assert "NIQE" in captured.out and "Crushed" in captured.out
+
+
+def test_real_mode_with_no_fid_and_an_uncached_reference_says_so(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DEHAZE_CACHE", str(tmp_path / "cache"))  # the reference's statistics are not cached
+    photos, reference = tmp_path / "fog", tmp_path / "clean"
+    for folder in (photos, reference):
+        folder.mkdir()
+    for i in range(2):
+        Image.fromarray((_foggy(seed=i) * 255).astype(np.uint8)).save(photos / f"fog{i}.png")
+        Image.fromarray(np.full((40, 40, 3), 90 + 40 * i, np.uint8)).save(reference / f"clean{i}.png")
+    out = tmp_path / "real.json"
+    args = ["--real", str(photos), "--reference", str(reference), "--no-fid", "--quiet", "--out-json", str(out)]
+    assert fid_main(args) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert rows[0]["fid"] is None and rows[0]["detectability"] is None
+    assert "not cached yet" in capsys.readouterr().out

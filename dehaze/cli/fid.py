@@ -107,6 +107,11 @@ def real_report(args: argparse.Namespace) -> int:
         reference = reference_stats(args.reference, inception, 3, args.max_side, args.batch_size, not args.quiet)
     rows = [score_method(method, photos, reference, inception, args.batch_size) for method in methods]
     print(format_real_table(rows))
+    if args.reference is not None and reference is None:
+        print(
+            f"FID, detectability: not computed ({args.reference}'s statistics are not cached yet and --no-fid skips "
+            "the Inception network that computes them: run once without --no-fid)"
+        )
     if not fade_available():
         print("FADE: not computed (optional: pip install fade-python)")
     if not brisque_available():

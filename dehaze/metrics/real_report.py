@@ -42,14 +42,17 @@ REAL_COLUMNS = (
 
 def reference_stats(
     source: Path, inception, channels: int, max_side: int, batch_size: int = 16, progress: bool = True
-) -> ReferenceStats:
-    """Statistics of a clean reference: a ``.npz`` as given, else a folder's, computed once and cached."""
+) -> ReferenceStats | None:
+    """Statistics of a clean reference: a ``.npz`` as given, else a folder's, computed once and cached; None when
+    they are not cached and there is no Inception network to compute them (``--no-fid``)."""
     if source.suffix.lower() == ".npz":
         return ReferenceStats.load(source)
     files = list_images(source)
     cached = reference_cache_path(files, channels)
     if cached.is_file():
         return ReferenceStats.load(cached)
+    if inception is None:
+        return None
     activations, spectra = ActivationCollector(inception, batch_size), FeatureCollector()
     for path in tqdm(files, desc="reference", unit="img", disable=not progress, leave=False):
         image = shrink_to(read_image(path, channels), max_side)
