@@ -24,6 +24,7 @@ from PIL import Image
 
 STRENGTHS = (1.0, 0.6)
 REQUEST_TIMEOUT = 900.0  # seconds; a request with no answer by then counts as lost
+HTTP_TIMEOUT = 60.0  # seconds for one HTTP call (upload, join, download); httpx's own 5 s fails on a loaded machine
 
 
 def make_photos(folder: Path, megapixels: list[float], seed: int = 0) -> list[Path]:
@@ -177,7 +178,13 @@ class Requester:
         from gradio_client import Client
 
         self.downloads = Path(tempfile.mkdtemp(prefix="dehaze-load-client-"))
-        self.client = Client(url, verbose=False, download_files=str(self.downloads), analytics_enabled=False)
+        self.client = Client(
+            url,
+            verbose=False,
+            download_files=str(self.downloads),
+            analytics_enabled=False,
+            httpx_kwargs={"timeout": HTTP_TIMEOUT},
+        )
         self.expected, self.photos = expected, photos
 
     def send(self, name: str, strength: float, tally: Tally, timeout: float = REQUEST_TIMEOUT) -> str:
@@ -210,8 +217,8 @@ def start_clients(
     url: str, clients: int, duration: float, known: tuple[dict, dict[str, Path]], seed: int, timeout: float
 ) -> tuple[Tally, list[threading.Thread]]:
     """``clients`` users, each sending random photos and strengths one after another until ``duration`` is up
-    (a busy answer: wait 0.5 s and go on); ``known`` = (expected hashes, photos by name). Returns the running
-    threads: join them to wait for the requests under way at the end."""
+    (at least one each; a busy answer: wait 0.5 s and go on); ``known`` = (expected hashes, photos by name).
+    Returns the running threads: join them to wait for the requests under way at the end."""
     tally, deadline = Tally(), time.monotonic() + duration
     expected, photos = known
 
@@ -219,9 +226,11 @@ def start_clients(
         rng, requester = random.Random(f"{seed}:{index}"), None
         try:
             requester = Requester(url, expected, photos)
-            while time.monotonic() < deadline:
+            while True:  # at least one request, however long the client took to connect
                 if requester.send(rng.choice(sorted(photos)), rng.choice(STRENGTHS), tally, timeout) == "busy":
                     time.sleep(0.5)
+                if time.monotonic() >= deadline:
+                    break
         except Exception as exc:  # noqa: BLE001 - a user that cannot connect counts as an error
             tally.add("error", 0.0, f"client: {type(exc).__name__}: {str(exc)[:200]}")
         finally:

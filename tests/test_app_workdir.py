@@ -102,7 +102,8 @@ def _free_port() -> int:
     [
         ("--concurrency", "0", "--concurrency must be in 1..10000, got 0"),
         ("--max-queue", "-1", "--max-queue must be in 1..10000, got -1"),
-        ("--keep-files", "nan", "--keep-files must be in 1..10000000 seconds, got nan"),
+        ("--keep-files", "nan", "--keep-files must be in 10..10000000 seconds, got nan"),
+        ("--keep-files", "2", "--keep-files must be in 10..10000000 seconds, got 2.0"),
         ("--workdir", "FILE", "cannot make the app's work folder there: "),
     ],
 )

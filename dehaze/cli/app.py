@@ -30,6 +30,7 @@ from dehaze.errors import DehazeError
 
 MAX_UPLOAD = "200mb"  # per file; the pixel limit (--max-pixels) is checked from each photo's header
 SWEEP_PERIOD = 2.0  # seconds between sweeps of the work folder (old files, abandoned uploads)
+MIN_KEEP = 10  # seconds: a result must outlive its client's download, which starts once the job is done
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workdir", type=Path, help="root of the apps' work folders (default: $TMPDIR/dehaze-app-<uid>)"
     )
     parser.add_argument(
-        "--keep-files", type=float, default=3600, help="seconds uploads and results are kept (default 3600)"
+        "--keep-files", type=float, default=3600, help="seconds uploads and results are kept (default 3600, min 10)"
     )
     return parser
 
@@ -64,8 +65,8 @@ def check_load_options(args: argparse.Namespace) -> None:
     for option, value, low in [("--concurrency", args.concurrency, 1), ("--max-queue", args.max_queue, 1)]:
         if not low <= value <= 10_000:
             raise DehazeError(f"{option} must be in {low}..10000, got {value}")
-    if not 1 <= args.keep_files <= 10**7:  # also refuses nan
-        raise DehazeError(f"--keep-files must be in 1..10000000 seconds, got {args.keep_files}")
+    if not MIN_KEEP <= args.keep_files <= 10**7:  # also refuses nan
+        raise DehazeError(f"--keep-files must be in {MIN_KEEP}..10000000 seconds, got {args.keep_files}")
 
 
 def _import_gradio(analytics: bool) -> None:
