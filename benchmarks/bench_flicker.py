@@ -10,7 +10,7 @@ frame got before) and the video path (the frame function ``dehaze-infer`` uses o
 whichever is larger. Cut clips pair each photo with the next one (the cut at the middle frame); their flicker leaves
 out the change at the cut, and ``reset`` gives how far (levels of mean luminance) the video path is from per-frame
 processing on the 3 frames from the cut on. Frames are measured as the frame function returns them (before the
-encoder). ``--sheet`` writes a few frames (input, per frame, video path) side by side as a PNG.
+encoder). ``--sheet`` writes a few frames (input, per frame, video path) side by side, at half size.
 """
 
 from __future__ import annotations
@@ -73,10 +73,11 @@ def cut_row(dehazer: Dehazer, first: np.ndarray, second: np.ndarray, frames: int
 
 
 def sheet(clips: dict[str, list[np.ndarray]], path: Path, picks: tuple[int, ...] = (0, 14, 29)) -> None:
-    """Frames ``picks`` of each path, rows: input, per frame, video path."""
+    """Frames ``picks`` of each path, rows: input, per frame, video path; at half size (a JPEG by the suffix)."""
     picks = tuple(index for index in picks if index < len(clips["input"]))
     rows = [np.concatenate([clips[name][index] for index in picks], axis=1) for name in clips]
-    Image.fromarray(to_uint8(np.concatenate(rows, axis=0) / 255.0)).save(path)
+    picture = Image.fromarray(to_uint8(np.concatenate(rows, axis=0) / 255.0))
+    picture.resize((picture.width // 2, picture.height // 2), Image.Resampling.LANCZOS).save(path, quality=85)
 
 
 def merge(parts: list[Path], out: Path) -> int:
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-photos", type=int, default=0, help="use only the first N photos (0: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-json", type=Path, default=Path("benchmarks/results/flicker.json"))
-    parser.add_argument("--sheet", type=Path, help="PNG of frames 0, 14, 29 of the first photo's pan")
+    parser.add_argument("--sheet", type=Path, help="picture of frames 0, 14, 29 of the first photo's pan")
     parser.add_argument("--only", type=int, help="only photo I's pan and its cut to photo I+1 (runs in parallel)")
     parser.add_argument("--merge", type=Path, nargs="+", help="combine the JSON of --only runs into --out-json")
     args = parser.parse_args(argv)

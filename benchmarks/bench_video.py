@@ -4,7 +4,7 @@ memory of ``dehaze-infer`` on a short and a 10× longer clip (streaming: it must
 
     python benchmarks/bench_video.py [--threads 2] [--size 1280x720] [--frames 60] [--dcp-frames 10] [--repeats 5]
                                      [--photos ../shared/data/real_hazy] [--out-json benchmarks/results/video.json]
-                                     [--tiny]
+                                     [--max-photos N] [--skip-memory] [--tiny]
 
 The clip is a real hazy photo resized to cover the frame and panned 2 px a frame, encoded with H.264 by PyAV.
 Rows (one run, same machine state): ``codec only`` (decode and encode, frames unchanged), ``video path``
@@ -155,12 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--photos", type=Path, default=Path("../shared/data/real_hazy"))
     parser.add_argument("--out-json", type=Path, default=Path("benchmarks/results/video.json"))
+    parser.add_argument("--max-photos", type=int, default=0, help="ONNX rows on the first N photos only (0: all)")
+    parser.add_argument("--skip-memory", action="store_true", help="leave out the peak-RSS rows")
     parser.add_argument("--tiny", action="store_true", help="a few small frames: check that the script runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     size = tuple(int(side) for side in args.size.lower().split("x"))
     frames, dcp_frames, memory = args.frames, args.dcp_frames, MEMORY_CLIP
-    paths = list_images(args.photos)
+    paths = list_images(args.photos)[: args.max_photos or None]
     if args.tiny:
         size, frames, dcp_frames, memory, paths = (160, 96), 4, 2, ((96, 64), 3), paths[:1]
     photos = {path.name: (read_image(path, channels=3) * 255 + 0.5).astype(np.uint8) for path in paths}
@@ -171,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     report["fps"] = video_rows(dehazer, first, size, frames, dcp_frames)
     print(f"fps at {size[0]}×{size[1]}: {report['fps']}", flush=True)
     report["onnx"] = onnx_rows(dehazer, photos, args.threads, 1 if args.tiny else args.repeats)
-    report["memory"] = memory_rows(first, *memory, args.threads)
-    print(f"memory: {report['memory']}", flush=True)
+    if not args.skip_memory:
+        report["memory"] = memory_rows(first, *memory, args.threads)
+        print(f"memory: {report['memory']}", flush=True)
     report["load_after"] = os.getloadavg()
     report["self_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     args.out_json.parent.mkdir(parents=True, exist_ok=True)
