@@ -19,7 +19,7 @@ from dehaze.config import ModelConfig
 from dehaze.haze import add_haze, synthetic_depth
 from dehaze.models import guided
 from dehaze.models.build import build_generator
-from dehaze.models.guided import GuidedGenerator, apply_coefficients, view_size_for
+from dehaze.models.guided import GuidedGenerator, apply_coefficients, upsampling, view_size_for
 from dehaze.models.unet import UNetGenerator
 
 
@@ -78,7 +78,7 @@ def test_strip_path_equals_whole_image_path(monkeypatch, radius: int, eps: float
     image = torch.rand(1, 3, 97, 61)
     slope, offset = torch.rand(1, 3, 7, 5) + 0.5, torch.rand(1, 3, 7, 5) - 0.5
     whole = apply_coefficients(image, slope, offset, radius, eps).detach()
-    monkeypatch.setattr(guided, "STRIP_PIXELS", 3 * 61 * rows)
+    monkeypatch.setattr(upsampling, "STRIP_PIXELS", 3 * 61 * rows)
     with torch.no_grad():
         strips = apply_coefficients(image, slope, offset, radius, eps)
     assert torch.allclose(whole, strips, atol=1e-5)

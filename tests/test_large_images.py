@@ -22,6 +22,7 @@ from dehaze.config import ModelConfig
 from dehaze.imageio import array_to_batch
 from dehaze.models import guided
 from dehaze.models.build import build_generator
+from dehaze.models.guided import upsampling
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK_RSS_LIMIT_MB = 3000
@@ -41,7 +42,7 @@ def test_gray_check_in_strips_finds_colour_anywhere(monkeypatch: pytest.MonkeyPa
 def test_strip_wise_output_keeps_the_input_layout(monkeypatch: pytest.MonkeyPatch) -> None:
     """The guided model writes its full-size output laid out like its input, so turning it back into an H×W×C
     array needs no copy: for an RGB model (channels-last) and a gray model run on R, G and B as a batch."""
-    monkeypatch.setattr(guided, "STRIP_PIXELS", 200)
+    monkeypatch.setattr(upsampling, "STRIP_PIXELS", 200)
     batch = array_to_batch(np.random.default_rng(0).random((20, 30, 3), dtype=np.float32))
     for image in (batch, batch.transpose(0, 1)):
         n, c = image.shape[:2]
