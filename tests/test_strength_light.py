@@ -76,15 +76,31 @@ def test_strength_up_to_one_is_the_iterated_maps() -> None:
 @pytest.mark.parametrize("floor", [0.02, 0.05])
 def test_shadow_floor_lifts_only_what_would_go_below_it(floor: float) -> None:
     view, slope, offset = _maps()
-    lifted = lift_shadows(slope, offset, view, floor, 2)
+    lifted_slope, lifted_offset = lift_shadows(slope, offset, view, floor, 2)
     darkest = -torch.nn.functional.max_pool2d(-view, 5, stride=1, padding=2)
-    assert float((slope * darkest + lifted).min()) >= floor - 1e-6
-    assert torch.all(lifted >= offset)
-    lift = lifted - offset  # the same for every channel: a gray lift, no colour cast
-    assert torch.allclose(lift, lift[:, :1].expand_as(lift))
+    assert float((lifted_slope * darkest + lifted_offset).min()) >= floor - 1e-6
+    before, after = slope * view + offset, lifted_slope * view + lifted_offset
+    assert torch.all(after >= before - 1e-6)
+    compression = (after - before) / (1.0 - before)  # the same for every channel: no colour cast
+    assert torch.allclose(compression, compression[:, :1].expand_as(compression), atol=1e-5)
     sky = (..., slice(0, 6), slice(None))  # far from the ground: the map keeps the sky above the floor
-    assert torch.equal(lifted[sky], offset.expand_as(lifted)[sky])
-    assert torch.equal(lift_shadows(slope, offset, view, 0.0, 2), offset)
+    assert torch.equal(after[sky], before.expand_as(after)[sky])
+    unchanged = lift_shadows(slope, offset, view, 0.0, 2)
+    assert torch.equal(unchanged[0], slope) and torch.equal(unchanged[1], offset)
+
+
+def test_shadow_floor_puts_no_glow_beside_a_dark_object() -> None:
+    """A map that takes a dark post to -0.2: the post rises to the floor, the bright sky beside it barely moves."""
+    view = torch.full((1, 3, 24, 24), 0.8)
+    view[..., 10:14, 11:13] = 0.1
+    slope = torch.full((1, 1, 24, 24), 1.5)
+    offset = torch.full((1, 3, 24, 24), -0.05)  # post: 1.5·0.1 − 0.05 = 0.1; made darker below
+    offset[..., 10:14, 11:13] = -0.35
+    lifted_slope, lifted_offset = lift_shadows(slope, offset, view, 0.05, 2)
+    before, after = slope * view + offset, lifted_slope * view + lifted_offset
+    assert float(after[..., 10:14, 11:13].min()) >= 0.05 - 1e-6
+    beside = (..., slice(10, 14), slice(14, 17))  # sky pixels next to the post
+    assert float((after - before)[beside].max()) < 0.01  # an even offset lift raised them by 0.25
 
 
 def test_model_option_shadow_floor_keeps_outputs_off_black() -> None:

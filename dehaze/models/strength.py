@@ -75,17 +75,19 @@ def scale_strength(
 
 def lift_shadows(
     slope: torch.Tensor, offset: torch.Tensor, view: torch.Tensor, floor: float, radius: int
-) -> torch.Tensor:
-    """The offset raised where the map would take a window's darkest view pixel below ``floor`` in any channel.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The maps compressed towards white where they would take a window's darkest view pixel below ``floor``.
 
-    Every channel is raised by the same amount (the most any channel needs), so the lift adds gray, never a hue: a
-    lift per channel turned a dark river purple. The lift is what the darkest pixel of each (2r+1)² window needs,
-    spread by a max then a box mean of the same size: smooth (no blotches where the lift starts) and at least the
-    lift each pixel itself needs.
+    ``J' = J + c·(1 − J)`` (slope ``(1 − c)·a``, offset ``(1 − c)·b + c``) with ``c`` the least that puts the
+    darkest pixel of each (2r+1)² window, in every channel, at ``floor``: dark pixels rise by up to ``c``, white
+    stays white, so the sky beside a dark tower or a traffic light barely moves (an even lift of the offset, spread
+    over the window, painted white glows round them). One ``c`` for all channels (the most any channel needs), so
+    the lift adds no hue: a lift per channel turned a dark river purple. ``c`` is spread by a max then a box mean of
+    the same size: smooth (no blotches where the lift starts) and at least what each pixel itself needs.
     """
     if floor <= 0.0:
-        return offset
-    darkest = -F.max_pool2d(-view, 2 * radius + 1, stride=1, padding=radius)
-    lift = (floor - (slope * darkest + offset)).clamp(min=0.0).amax(dim=1, keepdim=True)  # one lift for all channels
-    spread = F.max_pool2d(lift, 2 * radius + 1, stride=1, padding=radius)
-    return offset + box_mean(spread, radius)
+        return slope, offset
+    darkest = slope * -F.max_pool2d(-view, 2 * radius + 1, stride=1, padding=radius) + offset
+    need = ((floor - darkest).clamp(min=0.0) / (1.0 - darkest).clamp(min=1e-6)).amax(dim=1, keepdim=True)
+    compression = box_mean(F.max_pool2d(need, 2 * radius + 1, stride=1, padding=radius), radius).clamp(max=1.0)
+    return (1.0 - compression) * slope, (1.0 - compression) * offset + compression
