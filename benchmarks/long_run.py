@@ -1,6 +1,6 @@
 """Score the long run's milestones on the whole scorecard and plot its curve (issue "hours").
 
-    python benchmarks/long_run.py [RUN (default runs/long_real)]
+    python benchmarks/long_run.py [RUN (default runs/long_real2)] [--name long_run]
 
 Every ``RUN/kept/stepNNNNNN.safetensors`` (``train.keep_every``) is retagged with the shipped models' inference
 options (``detail_eps`` 1e-4, as ``scripts/ship.py`` ships them) and scored by ``benchmarks/scorecard.py`` as one
@@ -135,14 +135,15 @@ def plot(entries: list[dict], card: dict, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", nargs="?", type=Path, default=Path("runs/long_real"))
+    parser.add_argument("run", nargs="?", type=Path, default=Path("runs/long_real2"))
+    parser.add_argument("--name", default="long_run", help="results' file names (default long_run)")
     parser.add_argument("--data", type=Path, default=Path("runs/data"))
     args = parser.parse_args(argv)
     files = milestone_files(args.run)
     if not files:
         raise SystemExit(f"error: {args.run}/kept holds no milestone yet")
     names = {step: f"long {step}" for step in files}
-    card_json, card_md = RESULTS / "scorecard_long_run.json", RESULTS / "scorecard_long_run.md"
+    card_json, card_md = RESULTS / f"scorecard_{args.name}.json", RESULTS / f"scorecard_{args.name}.md"
     gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)  # the run fine-tunes the RGB model only
     scorecard.main(
         [
@@ -173,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     reference = {name: card["columns"][name] for name in ("shipped", "DCP", "hazy input")}
     atomic_write_text(
-        RESULTS / "long_run.json",
+        RESULTS / f"{args.name}.json",
         json.dumps({"run": str(args.run), "reference": reference, "milestones": entries}, indent=2),
     )
-    plot(entries, card, RESULTS / "long_run.png")
+    plot(entries, card, RESULTS / f"{args.name}.png")
     for entry in entries:
         print(
             f"{entry['steps']:>6} steps {entry['wall_hours']:.2f} h load {entry['load']}: {entry['gate']} "

@@ -3,9 +3,9 @@
 # pair, the config, the history, the kept milestones and the session/load logs of OUT to SAVED, and appends the
 # session's end (the checkpoint's time and step) to SAVED/sessions.jsonl. The run may go on; steps after this copy
 # are lost to the next session, which resumes from SAVED (scripts/train_long_real.sh does that on a fresh clone).
-#   bash scripts/save_long_run.sh [OUT (default runs/long_real)] [SAVED (default checkpoints/candidates/long-real)]
+#   bash scripts/save_long_run.sh [OUT (default runs/long_real2)] [SAVED (default checkpoints/candidates/long-real)]
 set -euo pipefail
-OUT="${1:-runs/long_real}"
+OUT="${1:-runs/long_real2}"
 SAVED="${2:-checkpoints/candidates/long-real}"
 mkdir -p "$SAVED/kept"
 for attempt in 1 2 3 4 5; do  # the trainer may write a new pair mid-copy: retry until both are from one checkpoint
@@ -14,7 +14,8 @@ for attempt in 1 2 3 4 5; do  # the trainer may write a new pair mid-copy: retry
   [ "$before" = "$(stat -c %Y "$OUT/last.state.pt")" ] && break
   sleep 5
 done
-cp "$OUT/config.yaml" "$OUT/history.jsonl" "$OUT/sessions.jsonl" "$OUT/load.log" "$OUT/COMMIT" "$SAVED/"
+cp "$OUT/config.yaml" "$OUT/history.jsonl" "$OUT/sessions.jsonl" "$OUT/load.log" "$OUT/COMMIT" "$OUT/init.safetensors" \
+  "$SAVED/"
 cp "$OUT"/kept/*.safetensors "$SAVED/kept/" 2>/dev/null || true
 python - "$SAVED" "$before" <<'PY'
 import json, sys

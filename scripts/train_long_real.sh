@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The long run (issue "hours"): the real-photo branch from the shipped RGB model, teacher 20, dual critic, with the
-# below-zero penalty (1000) and the light-consistency term (20), 40 000 steps on one thread. Resumes exactly where
+# below-zero penalty (1000), the light-consistency term (20) and the flat-detail term (2), 40 000 steps on one
+# thread. The start weights (also the teacher, rebuilt from them on every resume) are copied into OUT/init.safetensors
+# when the run starts, so shipping a new default model cannot change a resumed run's teacher. Resumes exactly where
 # it stopped (OUT/last.state.pt, or on a fresh clone the state the last session committed to SAVED); the code is
 # frozen at the commit it started from (OUT/COMMIT, git archive into OUT/src).
 # The weights of every 2 500th step are kept as OUT/kept/stepNNNNNN.safetensors for benchmarks/long_run.py, which
 # reads the wall time from OUT/sessions.jsonl (one line per start) and the load from OUT/load.log (once a minute).
-#   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real)]
+#   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real2)]
+# (runs/long_real was the first run, without the flat-detail term: 6 500 steps, stopped; docs/results.md.)
 set -euo pipefail
 DATA="${1:-runs/data}"
-OUT="${2:-runs/long_real}"
+OUT="${2:-runs/long_real2}"
+INIT="${INIT:-checkpoints/dehaze-rgb-default.safetensors}"
 STEPS="${STEPS:-40000}"
 SAVED="${SAVED:-checkpoints/candidates/long-real}"  # where each session's end commits the resume state
 mkdir -p "$OUT"
@@ -35,11 +39,12 @@ train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" python -P -m dehaze.cli.train 
 if [ -f "$OUT/last.state.pt" ]; then
   train --out "$OUT" --resume --steps "$STEPS"
 else
-  train --clean "$DATA/sources/mix_train" --val "$DATA/mix_val" --init checkpoints/dehaze-rgb-default.safetensors \
+  cp "$INIT" "$OUT/init.safetensors"
+  train --clean "$DATA/sources/mix_train" --val "$DATA/mix_val" --init "$OUT/init.safetensors" \
     --steps "$STEPS" --patch-size 128 --batch-size 8 --no-fid --real-hazy "$DATA/real_train" \
     --set model.in_channels=3 --set model.out_channels=3 --set model.detail_eps=0 --set train.lr_generator=1e-4 \
     --set train.warmup_steps=0 --set train.num_workers=0 --set train.val_every=500 --set train.sample_every=100000 \
     --set train.checkpoint_every=500 --set train.keep_every=2500 --set real.batch_size=4 \
     --set real.teacher_weight=20 --set real.adversarial_weight=1 --set real.below_zero_weight=1000 \
-    --set real.light_consistency_weight=20 --out "$OUT"
+    --set real.light_consistency_weight=20 --set real.flat_detail_weight=2 --out "$OUT"
 fi
