@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dehaze.cli.common import (
     EXIT_OK,
@@ -27,6 +28,9 @@ from dehaze.cli.common import (
     run_cli,
 )
 from dehaze.errors import DehazeError
+
+if TYPE_CHECKING:
+    from dehaze.app.workdir import WorkFolder
 
 MAX_UPLOAD = "200mb"  # per file; the pixel limit (--max-pixels) is checked from each photo's header
 SWEEP_PERIOD = 2.0  # seconds between sweeps of the work folder (old files, abandoned uploads)
@@ -88,13 +92,15 @@ def check_port(host: str, port: int) -> None:
         raise DehazeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM stops the server as Ctrl-C does, so the work folder is removed on the way out."""
+def _stop_on_sigterm(work: WorkFolder) -> None:
+    """SIGTERM removes the work folder and exits at once (status 143), as SIGTERM did before there was a folder:
+    no graceful close, which waits for open client streams and, on a loaded machine, for a slow interpreter exit."""
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def stop(signum: int, frame: object) -> None:
+        work.close()
+        os._exit(128 + signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -116,7 +122,7 @@ def serve(args: argparse.Namespace) -> int:
         service.dehazer("auto", 1.0)  # a bad checkpoint fails here, in one line, not at the first upload
         page = build_page(service, analytics=args.analytics, concurrency=args.concurrency)
         work.start_sweeper(SWEEP_PERIOD, lambda: files_in_use(page))  # a waiting request keeps its upload
-        _stop_on_sigterm()
+        _stop_on_sigterm(work)
         page.queue(max_size=args.max_queue).launch(
             server_name=args.host,
             server_port=args.port,
