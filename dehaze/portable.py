@@ -8,7 +8,8 @@ size it traced. Here every size-dependent step is tensor arithmetic on the input
   ``F.interpolate`` (``area`` when both sides shrink, else ``bilinear``, ``align_corners=False``);
 - the airlight takes a fixed number of dark-channel candidates (the most any view can need) and masks the ranks
   beyond the image's own count;
-- the full-resolution structure filter is two average pools (windows clipped at the borders) instead of strips.
+- the full-resolution structure filter is two average pools (windows clipped at the borders) instead of strips,
+  and the maps are enlarged by matrices too.
 
 The network, the prior and the coefficient maps are the generator's own methods; outputs equal the generator's to
 float rounding (``tests/test_export.py``).
@@ -67,6 +68,16 @@ def resize_to_view(image: torch.Tensor, short_side: int) -> torch.Tensor:
     rows = resize_matrix(height, view_h, shrink)
     columns = resize_matrix(width, view_w, shrink)
     return torch.matmul(torch.matmul(rows, image), columns.transpose(0, 1))
+
+
+def upsample(maps: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``maps`` bilinearly resized to ``like``'s H×W (``align_corners=False``) as two matrix products: ONNX's
+    ``Resize`` samples a 1-px-wide output at the map's first pixel, PyTorch at its centre."""
+    shape, small = torch._shape_as_tensor(like), torch._shape_as_tensor(maps)
+    enlarge = torch.zeros((), dtype=torch.bool)
+    rows = resize_matrix(small[-2], shape[-2], enlarge)
+    columns = resize_matrix(small[-1], shape[-1], enlarge)
+    return torch.matmul(torch.matmul(rows, maps), columns.transpose(0, 1))
 
 
 def max_candidates(short_side: int) -> int:
@@ -130,8 +141,6 @@ class PortableGuided(nn.Module):
         model = self.model
         view = resize_to_view(hazy, model.view_size)
         slope, offset = model.view_maps(view, self.strength)
-        size = hazy.shape[-2:]
-        slope = F.interpolate(slope, size=size, mode="bilinear", align_corners=False)
-        offset = F.interpolate(offset, size=size, mode="bilinear", align_corners=False)
+        slope, offset = upsample(slope, hazy), upsample(offset, hazy)
         detail = portable_structure(hazy, model.detail_radius, model.detail_eps)
         return (hazy + offset + (slope - 1.0) * detail).clamp(0.0, 1.0)
