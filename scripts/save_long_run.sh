@@ -22,7 +22,9 @@ import json, sys
 from safetensors import safe_open
 saved, end = sys.argv[1], float(sys.argv[2])
 step = int(safe_open(f"{saved}/last.safetensors", "pt").metadata()["step"])
-with open(f"{saved}/sessions.jsonl", "a") as f:
-    f.write(json.dumps({"end": end, "step": step}) + "\n")
+path = f"{saved}/sessions.jsonl"
+lines = [line for line in open(path).read().splitlines() if line.strip()]  # copied from OUT: this session's start last
+lines.append(json.dumps({"end": end, "step": step}))  # OUT's log has no end line, so a second save replaces the first
+open(path, "w").write("\n".join(lines) + "\n")
 print(f"saved step {step} to {saved}")
 PY
