@@ -7,7 +7,8 @@ Every finished row ``OUT/tT_CRITIC/tT_CRITIC.safetensors`` (retagged by the swee
 ``tT_CRITIC[_DESIGN][_sS]``. The rows fine-tune the RGB model only, so each is scored as the pair shipped gray
 model + its RGB weights, as it would ship (an RGB file alone would also serve the gray test, through its RGB maps).
 Writes ``benchmarks/results/real_teacher_sweep.json``: one entry per run with ``teacher``, ``critic`` (``dual`` or
-``none``), ``seed``, ``steps``, ``design``, the gate verdict and every scorecard row under the scorecard's own keys,
+``none``), ``seed``, ``steps``, ``design``, the gate verdict against the release the rows started from
+(``--start``, default the 0.4 release: what shipped when they ran) and every scorecard row under the scorecard's keys,
 and ``dual_vs_none``: for each teacher with both rows, the dual row against the none row with the noise margins
 (paired over the same images); the scorecard as ``scorecard_real_teacher.{json,md}``.
 """
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", type=Path, default=Path("runs/real_teacher"))
     parser.add_argument("--extra", nargs="*", default=[], help="NAME=FILE rows trained elsewhere")
     parser.add_argument("--data", type=Path, default=Path("runs/data"))
+    parser.add_argument("--start", default="0.4 release", help="the release the rows started from (the gate)")
     args = parser.parse_args(argv)
     rows = {p.stem: p for p in sorted(args.out.glob("t*_*/t*_*.safetensors")) if p.stem == p.parent.name}
     rows.update({spec.split("=", 1)[0]: Path(spec.split("=", 1)[1]) for spec in args.extra})
@@ -86,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     card = json.loads(card_json.read_text())
+    sets = default_sets(args.data)
+    start = scorecard.Column(args.start, scorecard.release_files(scorecard.RELEASES[args.start]))
+    start_scores = scorecard.score_column(start, sets, refresh=False)
     entries = []
-    for name, path in rows.items():
-        verdicts = card["gate"][name]
+    for name, path in rows.items():  # the gate against the model the rows started from, whatever ships now
+        scores = scorecard.score_column(scorecard.Column(name, (gray, path)), sets, refresh=False)
+        verdicts = [dict(v.__dict__, worse=v.worse) for v in compare(scores, start_scores, sets)]
         entries.append(
             {
                 "name": name,
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 **card["columns"][name],
             }
         )
-    reference = {name: card["columns"][name] for name in ("shipped", "DCP", "hazy input")}
+    reference = {name: card["columns"][name] for name in (args.start, "shipped", "DCP", "hazy input")}
     versus = dual_against_none(rows, gray, args.data)
     summary = {"reference": reference, "runs": entries, "dual_vs_none": versus}
     atomic_write_text(RESULTS / "real_teacher_sweep.json", json.dumps(summary, indent=2))

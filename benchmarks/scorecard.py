@@ -39,7 +39,8 @@ from dehaze.metrics.scorecard import (
     score_set,
 )
 
-RELEASES = {"0.2 release": "37d07c5", "0.3 release": "6d5fe47", "0.4 release": "98de8c2"}  # commits whose checkpoints/ shipped
+# commits whose checkpoints/ shipped
+RELEASES = {"0.2 release": "37d07c5", "0.3 release": "6d5fe47", "0.4 release": "98de8c2"}
 
 
 @dataclass
