@@ -24,7 +24,6 @@ import scorecard
 from safetensors import safe_open
 
 from dehaze.atomic import atomic_write_text
-from dehaze.checkpoint import shipped_checkpoint_files
 
 RESULTS = Path("benchmarks/results")
 PLOTTED = (
@@ -143,20 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         raise SystemExit(f"error: {args.run}/kept holds no milestone yet")
     names = {step: f"long {step}" for step in files}
-    card_json, card_md = RESULTS / f"scorecard_{args.name}.json", RESULTS / f"scorecard_{args.name}.md"
-    gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)  # the run fine-tunes the RGB model only
-    scorecard.main(
-        [
-            *(f"{names[s]}={gray}+{p}" for s, p in files.items()),
-            "--data",
-            str(args.data),
-            "--out-json",
-            str(card_json),
-            "--out-md",
-            str(card_md),
-        ]
-    )
-    card = json.loads(card_json.read_text())
+    card = scorecard.score_rgb_runs({names[s]: p for s, p in files.items()}, args.name, args.data)
     entries = []
     for step, path in files.items():
         hours, reached = milestone_time(args.run, step)

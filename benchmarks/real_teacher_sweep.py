@@ -74,20 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.update({spec.split("=", 1)[0]: Path(spec.split("=", 1)[1]) for spec in args.extra})
     if not rows:
         raise SystemExit(f"error: no finished row under {args.out}")
-    card_json, card_md = RESULTS / "scorecard_real_teacher.json", RESULTS / "scorecard_real_teacher.md"
+    card = scorecard.score_rgb_runs(rows, "real_teacher", args.data)
     gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)
-    scorecard.main(
-        [
-            *(f"{name}={gray}+{path}" for name, path in rows.items()),
-            "--data",
-            str(args.data),
-            "--out-json",
-            str(card_json),
-            "--out-md",
-            str(card_md),
-        ]
-    )
-    card = json.loads(card_json.read_text())
     sets = default_sets(args.data)
     start = scorecard.Column(args.start, scorecard.release_files(scorecard.RELEASES[args.start]))
     start_scores = scorecard.score_column(start, sets, refresh=False)

@@ -176,6 +176,17 @@ def build_card(columns: list[Column], candidates: list[Column], shipped: Column,
     return card
 
 
+def score_rgb_runs(rgb: dict[str, Path], name: str, data: Path) -> dict:
+    """The scorecard of RGB fine-tunes (column name → weights), each paired with the shipped gray model as it would
+    ship (an RGB file alone would also serve the gray test, through its RGB maps); written as
+    ``benchmarks/results/scorecard_NAME.{json,md}`` and returned."""
+    gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)
+    out = Path("benchmarks/results") / f"scorecard_{name}"
+    pairs = [f"{column}={gray}+{path}" for column, path in rgb.items()]
+    main([*pairs, "--data", str(data), "--out-json", f"{out}.json", "--out-md", f"{out}.md"])
+    return json.loads(Path(f"{out}.json").read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("candidates", nargs="*", help="[NAME=]FILE or [NAME=]GRAY+RGB")
