@@ -1,5 +1,6 @@
-"""The whole configuration (:class:`Config`, one dataclass per section), its YAML file form, and the check of every
-option before any data is read or model built."""
+"""The whole configuration (:class:`Config`, one dataclass per section), its YAML file form, setting one option by
+name (:func:`set_option`, for the file and for ``--set``), and the check of every option before any data is read or
+model built."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import yaml
 
 from dehaze.atomic import atomic_write_text
 from dehaze.config.checks import check_section, shorten
+from dehaze.config.coerce import coerce
 from dehaze.config.critic import CRITIC_CHOICES, CRITIC_RANGES, CriticConfig
 from dehaze.config.haze import HazeConfig, validate_haze_config
 from dehaze.config.loss import LOSS_CHOICES, LOSS_RANGES, LossConfig
 from dehaze.config.model import ModelConfig, validate_model_config
-from dehaze.config.overrides import set_option
 from dehaze.config.real import REAL_RANGES, RealHazeConfig
 from dehaze.config.training import TRAIN_CHOICES, TRAIN_RANGES, TrainConfig
 from dehaze.config.yaml_reader import parse_yaml
@@ -73,6 +74,19 @@ class Config:
             return cls.from_dict(data or {})
         except DehazeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+
+
+def set_option(config: Config, dotted: str, value: Any) -> None:
+    """Set ``section.key`` (e.g. ``loss.l1_weight``) with type checking."""
+    section_name, _, key = dotted.partition(".")
+    section = getattr(config, section_name, None)
+    if section is None or not dataclasses.is_dataclass(section) or not key:
+        sections = ", ".join(item.name for item in dataclasses.fields(config))
+        raise DehazeError(f"unknown option {shorten(dotted)} (use section.key, sections: {sections})")
+    if key not in {f.name for f in dataclasses.fields(section)}:
+        known = ", ".join(f.name for f in dataclasses.fields(section))
+        raise DehazeError(f"unknown option {shorten(dotted)}; {section_name} has: {known}")
+    setattr(section, key, coerce(value, getattr(section, key), dotted))
 
 
 def validate_config(config: Config) -> None:
