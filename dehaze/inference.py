@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -27,9 +27,9 @@ from dehaze.imageio import array_to_batch, batch_to_array, clamp_unit, pil_to_ar
 from dehaze.models.guided import GuidedGenerator
 from dehaze.models.memory import fit_tiles
 from dehaze.tiling import check_tiling, tiled_apply
-
-if TYPE_CHECKING:
-    from dehaze.video import SteadyConfig, VideoResult
+from dehaze.video import SteadyConfig, SteadyLight, VideoResult, dehaze_video
+from dehaze.video.io import FrameFn
+from dehaze.video.run import steady_frames
 
 ColorMode = Literal["auto", "gray", "luminance", "per-channel"]
 
@@ -175,9 +175,15 @@ class Dehazer:
     ) -> VideoResult:
         """Dehaze a video file into ``output`` (same frame size, rate and count; audio copied; written atomically),
         with the light carried from frame to frame (:mod:`dehaze.video.steady`). Needs the ``video`` extra."""
-        from dehaze.video import dehaze_video
-
         return dehaze_video(Path(source), Path(output), self, quiet=quiet, steady=steady)
+
+    def video_frames(self, fps: float, steady: SteadyConfig) -> tuple[FrameFn, SteadyLight | None]:
+        """The frame function of a video (uint8 RGB → uint8 RGB): steady light through the guided RGB model (this
+        one or the companion), else :meth:`dehaze_array` on each frame (a U-Net, ``time_constant`` 0)."""
+        model = self._model_for(3)
+        if model is None or not isinstance(model.generator, GuidedGenerator) or steady.time_constant <= 0:
+            return self.dehaze_array, None
+        return steady_frames(model.generator, model.strength, model.device, self.color == "gray", fps, steady)
 
     def model_for(self, channels: int) -> Dehazer | None:
         """This dehazer or its companion when one of them has a ``channels``-channel model, else None."""

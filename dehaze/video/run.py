@@ -1,9 +1,10 @@
 """One video in, one dehazed video out: the frame function, the progress bar and the atomic write.
 
-With a :class:`~dehaze.inference.Dehazer` whose RGB model is the guided generator, frames go through
-:class:`~dehaze.video.steady.SteadyLight` (the light carried from frame to frame); anything else (``--dcp``, a
-U-Net, ``time_constant`` 0) dehazes each frame on its own. The output is written under a temporary name and renamed
-at the end, so a bad or truncated input, a full disk or Ctrl-C leaves nothing under the output's name.
+A :class:`FrameSource` (a :class:`~dehaze.inference.Dehazer`) makes its own frame function: with a guided RGB
+model, frames go through :class:`~dehaze.video.steady.SteadyLight` (the light carried from frame to frame); anything
+else (``--dcp``, a U-Net, ``time_constant`` 0) dehazes each frame on its own. The output is written under a
+temporary name and renamed at the end, so a bad or truncated input, a full disk or Ctrl-C leaves nothing under the
+output's name.
 """
 
 from __future__ import annotations
@@ -13,16 +14,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 import numpy as np
+import torch
 
 from dehaze.errors import DehazeError
+from dehaze.models.guided import GuidedGenerator
 from dehaze.video.io import FrameFn, VideoInfo, is_video, probe, require_av, transcode
 from dehaze.video.steady import SteadyConfig, SteadyLight
-
-if TYPE_CHECKING:
-    from dehaze.inference import Dehazer
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,25 @@ class VideoResult:
     cuts: int
 
 
-def _steady_frames(dehazer: Dehazer, fps: float, steady: SteadyConfig) -> tuple[FrameFn, SteadyLight] | None:
-    """The steady-light frame function of ``dehazer``'s guided RGB model, or None (no such model)."""
-    import torch
+@runtime_checkable
+class FrameSource(Protocol):
+    """What makes its own frame function (a :class:`~dehaze.inference.Dehazer`: steady light where it can)."""
 
+    def video_frames(self, fps: float, steady: SteadyConfig) -> tuple[FrameFn, SteadyLight | None]: ...
+
+
+def steady_frames(
+    generator: GuidedGenerator, strength: float, device: torch.device, gray: bool, fps: float, steady: SteadyConfig
+) -> tuple[FrameFn, SteadyLight]:
+    """The steady-light frame function of a guided RGB ``generator`` on ``device`` (``gray``: luminance output)."""
     from dehaze.color import luminance
     from dehaze.imageio import to_uint8
-    from dehaze.models.guided import GuidedGenerator
 
-    model = dehazer.model_for(3)
-    if model is None or not isinstance(model.generator, GuidedGenerator) or steady.time_constant <= 0:
-        return None
-    state = SteadyLight(model.generator, model.strength, fps, steady)
-    gray = dehazer.color == "gray"
+    state = SteadyLight(generator, strength, fps, steady)
 
     def run(frame: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            tensor = torch.from_numpy(frame).to(model.device).permute(2, 0, 1)[None].float().div_(255.0)
+            tensor = torch.from_numpy(frame).to(device).permute(2, 0, 1)[None].float().div_(255.0)
             out = state(tensor)
             out = luminance(out).expand(-1, 3, -1, -1) if gray else out
             return to_uint8(out[0].permute(1, 2, 0).float().cpu().numpy())
@@ -59,19 +61,15 @@ def _steady_frames(dehazer: Dehazer, fps: float, steady: SteadyConfig) -> tuple[
 
 
 def frame_function(
-    dehaze: Dehazer | Callable[[np.ndarray], np.ndarray], fps: float, steady: SteadyConfig
+    dehaze: FrameSource | Callable[[np.ndarray], np.ndarray], fps: float, steady: SteadyConfig
 ) -> tuple[FrameFn, SteadyLight | None]:
-    """uint8 RGB frame → uint8 RGB frame: steady light with a guided Dehazer, else ``dehaze`` on each frame (a
-    Dehazer's bound ``dehaze_array`` counts as the Dehazer)."""
+    """uint8 RGB frame → uint8 RGB frame: a :class:`FrameSource`'s own (a Dehazer: steady light with a guided RGB
+    model), else ``dehaze`` on each frame (a Dehazer's bound ``dehaze_array`` counts as the Dehazer)."""
     from dehaze.imageio import to_uint8
-    from dehaze.inference import Dehazer
 
-    dehazer = dehaze if isinstance(dehaze, Dehazer) else getattr(dehaze, "__self__", None)
-    if isinstance(dehazer, Dehazer):
-        steady_fn = _steady_frames(dehazer, fps, steady)
-        if steady_fn is not None:
-            return steady_fn
-        return dehazer.dehaze_array, None
+    source = dehaze if isinstance(dehaze, FrameSource) else getattr(dehaze, "__self__", None)
+    if isinstance(source, FrameSource):
+        return source.video_frames(fps, steady)
     call = dehaze
 
     def per_frame(frame: np.ndarray) -> np.ndarray:
@@ -84,7 +82,7 @@ def frame_function(
 def dehaze_video(
     source: Path,
     output: Path,
-    dehaze: Dehazer | Callable[[np.ndarray], np.ndarray],
+    dehaze: FrameSource | Callable[[np.ndarray], np.ndarray],
     quiet: bool = True,
     steady: SteadyConfig | None = None,
 ) -> VideoResult:
