@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from video_common import photo_paths, read_photos, write_report
 
 from dehaze.atomic import atomic_write_text
-from dehaze.imageio import list_images, read_image, to_uint8
+from dehaze.imageio import to_uint8
 from dehaze.inference import Dehazer
 from dehaze.video.flicker import cut_clip, flicker, mean_luminance, panned_frames
 from dehaze.video.run import frame_function
@@ -106,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         return merge(args.merge, args.out_json)
     torch.set_num_threads(args.threads)
-    paths = list_images(args.photos)[: args.max_photos or None]
-    photos = {path.name: (read_image(path, channels=3) * 255 + 0.5).astype(np.uint8) for path in paths}
+    photos = read_photos(photo_paths(args.photos, args.max_photos))
     dehazer = Dehazer.from_checkpoint(None, device="cpu")
     report: dict = {"pan": {}, "cut": {}, "load": os.getloadavg(), "machine": platform.machine()}
     names = list(photos)
@@ -123,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             second = names[(index + 1) % len(names)]
             report["cut"][f"{name} → {second}"] = row = cut_row(dehazer, photos[name], photos[second], args.frames)
             print(f"cut {name:14s} " + " ".join(f"{k} {v}" for k, v in row.items()), flush=True)
-    report["load_after"] = os.getloadavg()
-    args.out_json.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out_json, json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"wrote {args.out_json}", file=sys.stderr)
+    write_report(report, args.out_json)
     return 0
 
 

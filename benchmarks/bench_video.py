@@ -18,7 +18,6 @@ small frames, only to check that the script works.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -33,11 +32,10 @@ import av
 import numpy as np
 import torch
 from PIL import Image
+from video_common import photo_paths, read_photos, write_report
 
-from dehaze.atomic import atomic_write_text
 from dehaze.dcp import dark_channel_prior
 from dehaze.export import INPUT_NAME, onnx_bytes
-from dehaze.imageio import list_images, read_image
 from dehaze.inference import Dehazer
 from dehaze.video.flicker import panned_frames
 from dehaze.video.run import dehaze_video
@@ -162,10 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     size = tuple(int(side) for side in args.size.lower().split("x"))
     frames, dcp_frames, memory = args.frames, args.dcp_frames, MEMORY_CLIP
-    paths = list_images(args.photos)[: args.max_photos or None]
+    paths = photo_paths(args.photos, args.max_photos)
     if args.tiny:
         size, frames, dcp_frames, memory, paths = (160, 96), 4, 2, ((96, 64), 3), paths[:1]
-    photos = {path.name: (read_image(path, channels=3) * 255 + 0.5).astype(np.uint8) for path in paths}
+    photos = read_photos(paths)
     first = next(iter(photos.values()))
     dehazer = Dehazer.from_checkpoint(None, device="cpu")
     report: dict = {"threads": args.threads, "size": f"{size[0]}×{size[1]}", "load_before": os.getloadavg()}
@@ -176,11 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_memory:
         report["memory"] = memory_rows(first, *memory, args.threads)
         print(f"memory: {report['memory']}", flush=True)
-    report["load_after"] = os.getloadavg()
-    report["self_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    args.out_json.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out_json, json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"wrote {args.out_json}", file=sys.stderr)
+    write_report(report, args.out_json, self_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
     return 0
 
 
