@@ -48,9 +48,7 @@ def load_for_export(options: ExportOptions) -> GuidedGenerator:
     if options.channels is not None and config.in_channels != options.channels:
         want = "rgb" if options.channels == 3 else "gray"
         raise DehazeError(f"{path}: a {config.in_channels}-channel model, not --color {want}")
-    check_strength(options.strength, generator)
-    if options.strength > 1.0:  # keep_light's kornia guided blur has no ONNX form yet
-        raise DehazeError(f"--strength {options.strength:g}: only strengths up to 1 export to ONNX")
+    check_strength(options.strength, generator)  # above 1, keep_light's guided filter is box means: it exports
     if generator.global_stats:
         raise DehazeError(f"{path}: model.global_stats (image quantiles) does not export to ONNX")
     return generator.eval()

@@ -11,8 +11,9 @@ size it traced. Here every size-dependent step is tensor arithmetic on the input
 - the full-resolution structure filter is two average pools (windows clipped at the borders) instead of strips,
   and the maps are enlarged by matrices too.
 
-The network, the prior and the coefficient maps are the generator's own methods; outputs equal the generator's to
-float rounding (``tests/test_export.py``).
+The network, the prior and the coefficient maps are the generator's own methods, strength above 1 included
+(:func:`~dehaze.models.strength.keep_light`'s guided filter is :func:`~dehaze.dcp.box_mean`'s cumulative sums, the
+shadow floor two pools); outputs equal the generator's to float rounding (``tests/test_export.py``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,16 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 # odd sizes, tiny ones (the view is enlarged), long thin ones both ways (the view's 4:1 cap), a batch of two
-SIZES = ((1, 1), (5, 7), (37, 53), (9, 301), (301, 9), (96, 97), (150, 220))
+SIZES = ((1, 1), (5, 7), (37, 53), (9, 301), (301, 9), (96, 97), (150, 220), (64, 64), (17, 200))
+# (file, channels, strength): below 1 the maps are scaled, above 1 keep_light's guided filter and the shadow floor run
+EXPORTS = (
+    ("rgb", 3, 1.0),
+    ("gray-half", 1, 0.5),
+    ("rgb-1.25", 3, 1.25),
+    ("rgb-1.5", 3, 1.5),
+    ("gray-1.25", 1, 1.25),
+    ("gray-1.5", 1, 1.5),
+)
 LEVEL = 1.0 / 255.0
 
 
@@ -32,9 +41,10 @@ def _generator(channels: int) -> torch.nn.Module:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("onnx")
-    files = {"rgb": folder / "rgb.onnx", "gray-half": folder / "gray.onnx"}
-    export_onnx(ExportOptions(channels=3), files["rgb"])
-    export_onnx(ExportOptions(channels=1, strength=0.5), files["gray-half"])
+    files = {}
+    for name, channels, strength in EXPORTS:
+        files[name] = folder / f"{name}.onnx"
+        export_onnx(ExportOptions(channels=channels, strength=strength), files[name])
     return files
 
 
@@ -44,7 +54,7 @@ def _session(path: Path) -> object:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-@pytest.mark.parametrize(("name", "channels", "strength"), [("rgb", 3, 1.0), ("gray-half", 1, 0.5)])
+@pytest.mark.parametrize(("name", "channels", "strength"), EXPORTS)
 def test_onnxruntime_equals_pytorch_at_every_size(exported: dict, name: str, channels: int, strength: float) -> None:
     session, generator = _session(exported[name]), _generator(channels)
     for index, (height, width) in enumerate(SIZES):
@@ -69,13 +79,15 @@ def test_onnx_file_has_one_dynamic_input_and_output(exported: dict) -> None:
     assert graph_input.type.tensor_type.shape.dim[1].dim_value == 3
 
 
-def test_portable_graph_equals_the_generator_in_pytorch() -> None:
+@pytest.mark.parametrize("strength", [1.0, 1.5])
+def test_portable_graph_equals_the_generator_in_pytorch(strength: float) -> None:
     generator = _generator(3)
-    portable = PortableGuided(generator)
+    portable = PortableGuided(generator, strength)
     for height, width in ((2, 3), (47, 49), (48, 200), (400, 90)):
         image = torch.from_numpy(smooth_test_image(3, height, width))
         with torch.no_grad():
-            assert (portable(image) - generator(image)).abs().max() < 1e-3  # float rounding: a quarter level
+            difference = (portable(image) - generator(image, strength)).abs().max()
+        assert difference < 1e-3, (height, width)  # float rounding: a quarter level
 
 
 def test_airlight_ties_take_the_lowest_pixel_index_first() -> None:
@@ -89,17 +101,17 @@ def test_airlight_ties_take_the_lowest_pixel_index_first() -> None:
 
 
 def test_cli_writes_a_checked_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main([str(tmp_path / "gray.onnx"), "--color", "gray"]) == 0
+    assert main([str(tmp_path / "gray.onnx"), "--color", "gray", "--strength", "1.5"]) == 0
     out = capsys.readouterr().out
-    assert "1 channel(s)" in out and "onnxruntime agrees with PyTorch within" in out
+    assert "1 channel(s), strength 1.5" in out and "onnxruntime agrees with PyTorch within" in out
     assert (tmp_path / "gray.onnx").stat().st_size > 100_000
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--strength", "1.5"], "only strengths up to 1 export"),
         (["--strength", "3"], "--strength must be in"),
+        (["--strength", "nan"], "--strength must be in"),
         (["--checkpoint", "missing.safetensors"], "no such file"),
         (["--color", "gray", "--checkpoint", "RGB"], "a 3-channel model, not --color gray"),
         (["--checkpoint", "UNET"], "only the guided generator exports"),
