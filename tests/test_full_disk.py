@@ -158,6 +158,7 @@ def test_infer_on_a_full_disk_names_the_file_and_leaves_no_partial_output(
     argv = [str(photos), "-o", str(out), "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--quiet"]
     result = run_limited(2048, "dehaze.cli.infer", *argv)
     line = one_error_line(result)
+    assert result.returncode == 2, result.stderr  # like an unreadable file, but the run stops here
     assert f"cannot write {out / 'b_noise.png'}: File too large" in line, line
     assert sorted(p.name for p in out.rglob("*")) == ["a_flat.png"]  # the one that fitted; no partial, no temp file
     Image.open(out / "a_flat.png").verify()
@@ -169,7 +170,7 @@ def test_infer_with_no_space_at_all_writes_nothing(tmp_path: Path, tiny_checkpoi
         0, "dehaze.cli.infer", str(image), "-o", str(out), "--checkpoint", str(tiny_checkpoint), "--quiet"
     )
     line = one_error_line(result)
-    assert str(out / "photo.png") in line and "nothing was written" in line, line
+    assert result.returncode == 2 and str(out / "photo.png") in line and "nothing was written" in line, line
     assert not out.exists() or not any(out.rglob("*"))
 
 

@@ -123,19 +123,42 @@ def test_bad_videos_exit_2_with_one_line_each_and_leave_nothing(tmp_path: Path) 
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
 
 
-def test_full_disk_leaves_no_partial_video(tmp_path: Path) -> None:
-    clip = make_clip(tmp_path / "clip.mp4", frames=20, size=(96, 128))
-    driver = (
-        "import resource, signal, sys\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-        "from dehaze.cli.infer import main\nresource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))\n"
-        "sys.exit(main(sys.argv[1:]))"
-    )
+FULL_DISK = (
+    "import resource, signal, sys\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+    "from dehaze.cli.infer import main\nresource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))\n"
+    "sys.exit(main(sys.argv[1:]))"
+)  # no file may grow past 4000 bytes: a write past that fails with EFBIG, like ENOSPC on a full disk
+
+
+def _on_full_disk(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = [str(clip), "-o", str(tmp_path / "out"), "--quiet"]
-    done = subprocess.run([sys.executable, "-c", driver, *args], capture_output=True, text=True, env=env)
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert str(tmp_path / "out" / "clip.mp4") in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert list((tmp_path / "out").iterdir()) == []
+    return subprocess.run([sys.executable, "-c", FULL_DISK, *args, "--quiet"], capture_output=True, text=True, env=env)
+
+
+def test_full_disk_exits_2_with_one_line_and_leaves_no_partial_video(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=20, size=(96, 128))
+    done = _on_full_disk(str(clip), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot write {tmp_path / 'out' / 'clip.mp4'}: File too large; nothing was written")
+    assert list((tmp_path / "out").iterdir()) == []  # no partial file, no temp file
+
+
+def test_full_disk_keeps_the_photos_before_and_the_previous_video(tmp_path: Path) -> None:
+    make_clip(tmp_path / "in" / "b_clip.mp4", frames=20, size=(96, 128))
+    Image.fromarray(np.full((20, 30, 3), 180, np.uint8)).save(tmp_path / "in" / "a_photo.png")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "in"), "-o", str(out), "--quiet"]) == 0
+    before = (out / "b_clip.mp4").read_bytes()
+    assert len(before) > 4000  # the rerun cannot write it again
+    (out / "a_photo.png").unlink()
+    done = _on_full_disk(str(tmp_path / "in"), "-o", str(out), "--overwrite")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert f"cannot write {out / 'b_clip.mp4'}: File too large; the previous b_clip.mp4 is intact" in line, line
+    assert "stopped after 1 new file(s)" in line  # the photo before it was written
+    assert sorted(p.name for p in out.iterdir()) == ["a_photo.png", "b_clip.mp4"]
+    assert (out / "b_clip.mp4").read_bytes() == before
 
 
 def _panned(frames: int, cut_at: int | None = None) -> list[torch.Tensor]:

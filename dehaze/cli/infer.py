@@ -12,7 +12,8 @@ with the light carried from frame to frame (:mod:`dehaze.video`).
 
 Safety: no output is ever written over an input or inside an input folder (so OUT may not be an input folder or
 lie inside one); existing outputs are skipped unless ``--overwrite``. Unreadable images are reported at the end
-and give exit code 2 without stopping the run; 0 means every image was dehazed (or already was).
+and give exit code 2 without stopping the run; a full disk stops it with one line naming the file, also exit code
+2; 0 means every image was dehazed (or already was).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class RunSummary:
     done: int = 0
     skipped: int = 0
     failures: list[tuple[Path, str]] = field(default_factory=list)
+    stopped: str | None = None  # a full disk stopped the run: the one line that names the file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dehaze-infer",
         description="Dehaze images (files or folders, searched recursively) into OUT, mirroring the folder tree. "
         "Inputs are never modified; existing outputs are skipped unless --overwrite. Exit code 0: all done; "
-        "2: some files could not be read (listed at the end); 1: nothing done (bad arguments).",
+        "2: some files could not be read (listed at the end) or the disk filled up (the run stops there); "
+        "1: nothing done (bad arguments).",
     )
     add_version_option(parser)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image or video files and/or folders")
@@ -239,12 +242,12 @@ def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, qui
             dehaze_one(job, dehaze, color, quiet)
         except WriteError as exc:
             if exc.disk_full:  # every further output would fail the same way: stop, naming the file
-                raise DehazeError(f"{exc}; stopped after {summary.done} new image(s)") from None
+                summary.stopped = f"{exc}; stopped after {summary.done} new file(s)"
+                break
             summary.failures.append((job.source, str(exc)))
             continue
         except DehazeError as exc:
-            reason = getattr(exc, "reason", None) or str(exc)
-            summary.failures.append((job.source, reason))
+            summary.failures.append((job.source, getattr(exc, "reason", None) or str(exc)))
             continue
         except OSError as exc:  # e.g. output folder not writable, disk full
             summary.failures.append((job.source, f"cannot write {job.output}: {exc.strerror or exc}"))
@@ -254,16 +257,20 @@ def run_jobs(jobs: list[Job], dehaze: DehazeFn, color: str, overwrite: bool, qui
 
 
 def report(summary: RunSummary, out_dir: Path) -> int:
-    print(
-        f"dehazed {summary.done} image(s) into {out_dir}; skipped {summary.skipped} existing "
-        f"(use --overwrite to redo); failed {len(summary.failures)}"
-    )
-    if not summary.failures:
-        return EXIT_OK
-    print(f"{len(summary.failures)} file(s) could not be processed:", file=sys.stderr)
-    for path, reason in summary.failures:
-        print(f"  {path}: {reason}", file=sys.stderr)
-    return EXIT_PARTIAL
+    """The summary line (or, when a full disk stopped the run, one ``error:`` line), the failed files; exit code."""
+    if summary.stopped is None:
+        print(
+            f"dehazed {summary.done} image(s) into {out_dir}; skipped {summary.skipped} existing "
+            f"(use --overwrite to redo); failed {len(summary.failures)}"
+        )
+    if summary.failures:
+        print(f"{len(summary.failures)} file(s) could not be processed:", file=sys.stderr)
+        for path, reason in summary.failures:
+            print(f"  {path}: {reason}", file=sys.stderr)
+    if summary.stopped is not None:
+        sys.stdout.flush()
+        print(f"error: {summary.stopped}", file=sys.stderr)
+    return EXIT_PARTIAL if summary.failures or summary.stopped else EXIT_OK
 
 
 def _body(argv: list[str] | None) -> int:
