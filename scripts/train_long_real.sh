@@ -8,6 +8,8 @@
 # The weights of every 2 500th step are kept as OUT/kept/stepNNNNNN.safetensors for benchmarks/long_run.py, which
 # reads the wall time from OUT/sessions.jsonl (one line per start) and the load from OUT/load.log (once a minute).
 #   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real2)]
+# The sweep's rows use the same recipe for 1000 steps, e.g. without a critic on real photos:
+#   REAL_ADV=0 SAVED=none STEPS=1000 INIT=rgb-0.4.safetensors bash scripts/train_long_real.sh runs/data runs/t20_none_flat
 # (runs/long_real was the first run, without the flat-detail term: 6 500 steps, stopped; docs/results.md.)
 set -euo pipefail
 DATA="${1:-runs/data}"
@@ -15,6 +17,8 @@ OUT="${2:-runs/long_real2}"
 INIT="${INIT:-checkpoints/dehaze-rgb-default.safetensors}"
 STEPS="${STEPS:-40000}"
 SAVED="${SAVED:-checkpoints/candidates/long-real}"  # where each session's end commits the resume state
+REAL_ADV="${REAL_ADV:-1}"  # the real branch's adversarial weight: 1 = dual critic, 0 = no critic (the sweep's "none")
+SEED="${SEED:-0}"
 mkdir -p "$OUT"
 if [ ! -f "$OUT/last.state.pt" ] && [ -f "$SAVED/last.state.pt" ]; then  # a fresh clone: resume from the commit
   cp -r "$SAVED"/. "$OUT"/
@@ -45,6 +49,6 @@ else
     --set model.in_channels=3 --set model.out_channels=3 --set model.detail_eps=0 --set train.lr_generator=1e-4 \
     --set train.warmup_steps=0 --set train.num_workers=0 --set train.val_every=500 --set train.sample_every=100000 \
     --set train.checkpoint_every=500 --set train.keep_every=2500 --set real.batch_size=4 \
-    --set real.teacher_weight=20 --set real.adversarial_weight=1 --set real.below_zero_weight=1000 \
-    --set real.light_consistency_weight=20 --set real.flat_detail_weight=2 --out "$OUT"
+    --set real.teacher_weight=20 --set "real.adversarial_weight=$REAL_ADV" --set real.below_zero_weight=1000 \
+    --set real.light_consistency_weight=20 --set real.flat_detail_weight=2 --set "train.seed=$SEED" --out "$OUT"
 fi
