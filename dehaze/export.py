@@ -21,7 +21,7 @@ from dehaze.models.guided import GuidedGenerator
 from dehaze.portable import PortableGuided
 
 INPUT_NAME, OUTPUT_NAME = "hazy", "dehazed"
-OPSET = 17
+OPSET = 17  # from 19 on, onnxruntime 1.32 runs AveragePool with a generic kernel: the model 5× slower
 DYNAMIC = {0: "batch", 2: "height", 3: "width"}
 TRACE_SIZE = (67, 45)  # odd, and taller than wide: no size is special-cased in the traced graph
 CHECK_SIZES = ((1, 1), (37, 53), (9, 301), (240, 136))  # the sizes check_export compares

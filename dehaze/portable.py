@@ -5,11 +5,15 @@ count and its full-resolution strips with Python arithmetic on the image size, w
 size it traced. Here every size-dependent step is tensor arithmetic on the input's shape:
 
 - the resize to the view is two matrices, ``R_h · image · R_wᵀ``, whose rows hold exactly the weights of
-  ``F.interpolate`` (``area`` when both sides shrink, else ``bilinear``, ``align_corners=False``);
+  ``F.interpolate`` (``area`` when both sides shrink, else ``bilinear``, ``align_corners=False``); along the
+  photo's height only each view row's own window of rows is read (a gather, then one short weighted sum per view
+  row), not the whole height: a dense ``R_h`` product costs a multiply-add per view row (48 or more) for every
+  photo pixel;
 - the airlight takes a fixed number of dark-channel candidates (the most any view can need) and masks the ranks
   beyond the image's own count;
 - the full-resolution structure filter is two average pools (windows clipped at the borders) instead of strips,
-  and the maps are enlarged by matrices too.
+  and the maps are enlarged by ONNX ``Resize`` (bilinear, ``half_pixel``: PyTorch's own sampling, a 1-px-wide
+  output at the map's centre), which cost onnxruntime less than a product of two matrices (``docs/results.md``).
 
 The network, the prior and the coefficient maps are the generator's own methods, strength above 1 included
 (:func:`~dehaze.models.strength.keep_light`'s guided filter is :func:`~dehaze.dcp.box_mean`'s cumulative sums, the
@@ -60,25 +64,37 @@ def resize_matrix(length: torch.Tensor, size: torch.Tensor, shrink: torch.Tensor
     return torch.where(shrink, area, bilinear)
 
 
+def resize_rows(image: torch.Tensor, rows: torch.Tensor, span: torch.Tensor) -> torch.Tensor:
+    """``rows · image`` along the height (``rows``: size × H, each row's weights within ``span`` rows of its first
+    nonzero one), reading only those windows: the rows are gathered, then weighted and summed by small products."""
+    height = torch._shape_as_tensor(image)[-2]
+    first = torch.argmax((rows > 0).to(torch.float32), dim=1)  # the first of equals: where each window starts
+    index = first[:, None] + torch.arange(span)[None, :]
+    inside = (index < height).to(torch.float32)  # a window cut by the bottom edge: its missing rows weigh 0
+    index = torch.minimum(index, height - 1)
+    weights = torch.gather(rows, 1, index) * inside  # size × span
+    picked = image.index_select(2, index.flatten())
+    picked = picked.reshape(image.shape[0], image.shape[1], rows.shape[0], span, image.shape[-1])
+    return torch.matmul(weights[:, None, :], picked)[:, :, :, 0, :]
+
+
 def resize_to_view(image: torch.Tensor, short_side: int) -> torch.Tensor:
-    """``resize_to(image, view_size_for(H, W, short_side))`` as two matrix products (any N, C, H, W)."""
+    """``resize_to(image, view_size_for(H, W, short_side))`` as ``R_h · image · R_wᵀ`` (any N, C, H, W), the
+    height by :func:`resize_rows`: an area window spans at most ⌈H/h⌉ + 1 rows, a bilinear one 2."""
     shape = torch._shape_as_tensor(image)
     height, width = shape[-2], shape[-1]
     view_h, view_w = view_size_tensor(shape, short_side)
     shrink = torch.logical_and(height >= view_h, width >= view_w)
     rows = resize_matrix(height, view_h, shrink)
     columns = resize_matrix(width, view_w, shrink)
-    return torch.matmul(torch.matmul(rows, image), columns.transpose(0, 1))
+    span = torch.minimum(torch.where(shrink, (height + view_h - 1) // view_h + 1, torch.tensor(2)), height)
+    return torch.matmul(resize_rows(image, rows, span), columns.transpose(0, 1))
 
 
 def upsample(maps: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``maps`` bilinearly resized to ``like``'s H×W (``align_corners=False``) as two matrix products: ONNX's
-    ``Resize`` samples a 1-px-wide output at the map's first pixel, PyTorch at its centre."""
-    shape, small = torch._shape_as_tensor(like), torch._shape_as_tensor(maps)
-    enlarge = torch.zeros((), dtype=torch.bool)
-    rows = resize_matrix(small[-2], shape[-2], enlarge)
-    columns = resize_matrix(small[-1], shape[-1], enlarge)
-    return torch.matmul(torch.matmul(rows, maps), columns.transpose(0, 1))
+    """``maps`` bilinearly resized to ``like``'s H×W (``align_corners=False``); exports as ``Resize`` with
+    ``half_pixel`` coordinates, which sample as PyTorch does (``tests/test_export.py`` checks the mode)."""
+    return F.interpolate(maps, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def max_candidates(short_side: int) -> int:
@@ -142,6 +158,6 @@ class PortableGuided(nn.Module):
         model = self.model
         view = resize_to_view(hazy, model.view_size)
         slope, offset = model.view_maps(view, self.strength)
-        slope, offset = upsample(slope, hazy), upsample(offset, hazy)
+        gain, offset = upsample(slope - 1.0, hazy), upsample(offset, hazy)  # slope − 1 on the view: one pass less
         detail = portable_structure(hazy, model.detail_radius, model.detail_eps)
-        return (hazy + offset + (slope - 1.0) * detail).clamp(0.0, 1.0)
+        return (hazy + offset + gain * detail).clamp(0.0, 1.0)

@@ -14,7 +14,8 @@ from dehaze.config import ModelConfig
 from dehaze.dcp import atmospheric_light
 from dehaze.export import ExportOptions, export_onnx, smooth_test_image
 from dehaze.models.build import build_generator
-from dehaze.portable import PortableGuided
+from dehaze.models.guided import resize_to, view_size_for
+from dehaze.portable import PortableGuided, resize_to_view
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -77,6 +78,32 @@ def test_onnx_file_has_one_dynamic_input_and_output(exported: dict) -> None:
         dims = value.type.tensor_type.shape.dim
         assert [dims[axis].dim_param for axis in (0, 2, 3)] == ["batch", "height", "width"]
     assert graph_input.type.tensor_type.shape.dim[1].dim_value == 3
+
+
+def test_resize_nodes_sample_as_pytorch(exported: dict) -> None:
+    """``half_pixel`` puts a 1-px-wide output at the map's centre, as ``F.interpolate`` does (``pytorch_half_pixel``
+    would take its first pixel)."""
+    import onnx
+
+    model = onnx.load(str(exported["rgb"]))
+    modes = [
+        attribute.s.decode()
+        for node in model.graph.node
+        if node.op_type == "Resize"
+        for attribute in node.attribute
+        if attribute.name == "coordinate_transformation_mode"
+    ]
+    assert len(modes) >= 2 and set(modes) == {"half_pixel"}  # the network's two and the maps' enlargement
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_resize_to_view_reads_windows_as_the_generator_resizes(channels: int) -> None:
+    """Area windows of uneven length (640 = 13.3 × 48), exact ones, bilinear enlargement, one thin side, a batch."""
+    for height, width in ((640, 960), (96, 480), (1, 1), (5, 7), (9, 301), (301, 9), (48, 49), (200, 47)):
+        image = torch.rand(2, channels, height, width, generator=torch.Generator().manual_seed(height + width))
+        expected = resize_to(image, view_size_for(height, width, 48))
+        actual = resize_to_view(image, 48)
+        assert actual.shape == expected.shape and (actual - expected).abs().max() < 1e-5, (height, width)
 
 
 @pytest.mark.parametrize("strength", [1.0, 1.5])
