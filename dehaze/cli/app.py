@@ -5,7 +5,8 @@
 
 Nothing leaves the machine unless asked: no public share link (``--share``) and no analytics (``--analytics``).
 Under load at most ``--concurrency`` photos are dehazed at once and ``--max-queue`` more wait; a request beyond
-that is answered "busy" at once (Gradio's queue: HTTP 503). Uploads and results live in this app's folder under
+that is answered "busy" at once: HTTP 503 before its upload is read (:mod:`dehaze.app.gate`), or Gradio's own 503
+when the queue fills between its upload and its join. Uploads and results live in this app's folder under
 ``--workdir`` (:mod:`dehaze.app.workdir`).
 """
 
@@ -114,7 +115,8 @@ def serve(args: argparse.Namespace) -> int:
     with WorkFolder(args.workdir or default_root(), args.keep_files) as work:
         os.environ["GRADIO_TEMP_DIR"] = str(work.path)  # uploads land here; read when gradio is imported
         _import_gradio(args.analytics)
-        from dehaze.app.page import THEME, build_page, files_in_use
+        from dehaze.app.gate import upload_gate
+        from dehaze.app.page import JOBS, THEME, build_page, files_in_use
         from dehaze.app.service import DehazeService
         from dehaze.pipeline import RunOptions
 
@@ -133,6 +135,7 @@ def serve(args: argparse.Namespace) -> int:
             ssr_mode=False,
             mcp_server=False,
             pwa=False,
+            app_kwargs={"middleware": [upload_gate(page, JOBS, args.concurrency)]},  # busy: 503, unread
         )
     return EXIT_OK
 
