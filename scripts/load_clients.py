@@ -2,6 +2,7 @@
 
 Clients are ``gradio_client`` users, each with its own session, as a team's would be. Every served PNG is compared
 byte for byte with the one ``dehaze-infer`` writes for that photo and strength, so a lost or swapped result shows.
+A busy answer is either the app's upload gate (HTTP 503 before the photo is read) or Gradio's queue refusing the join.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import numpy as np
 from PIL import Image
+
+from dehaze.app.gate import BUSY_TEXT
 
 STRENGTHS = (1.0, 0.6)
 REQUEST_TIMEOUT = 900.0  # seconds; a request with no answer by then counts as lost
@@ -131,10 +135,12 @@ def _status_kb(pid: int, key: str) -> int:
 
 @dataclass
 class Tally:
-    """What a group of requests got: served (right or wrong), busy, errors, lost, and their latencies."""
+    """What a group of requests got: served (right or wrong), busy, errors, lost, and their latencies. A busy answer's
+    note says where: "upload" (the app's gate, before the photo was read) or "join" (Gradio's queue, after it)."""
 
     served: list[float] = field(default_factory=list)
     busy: list[float] = field(default_factory=list)
+    busy_at_upload: int = 0
     wrong: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     lost: int = 0
@@ -146,6 +152,7 @@ class Tally:
                 self.served.append(seconds)
             elif kind == "busy":
                 self.busy.append(seconds)
+                self.busy_at_upload += note == "upload"
             elif kind == "lost":
                 self.lost += 1
             else:
@@ -162,6 +169,7 @@ class Tally:
             "served": len(self.served),
             "wrong": len(self.wrong),
             "busy": len(self.busy),
+            "busy_at_upload": self.busy_at_upload,
             "errors": len(self.errors),
             "lost": self.lost,
             "p50_s": pct(self.served, 50),
@@ -169,6 +177,11 @@ class Tally:
             "busy_p95_s": pct(self.busy, 95),
             "first_errors": sorted(set(self.errors))[:5] + sorted(set(self.wrong))[:5],
         }
+
+
+def gate_refusal(exc: httpx.HTTPStatusError) -> bool:
+    """The app's upload gate said busy (:mod:`dehaze.app.gate`): its 503 with its text; any other HTTP error is not."""
+    return exc.response.status_code == 503 and exc.response.text == BUSY_TEXT
 
 
 class Requester:
@@ -197,7 +210,9 @@ class Requester:
         try:
             result = job.result(timeout=timeout)
         except QueueError:
-            kind, note = "busy", ""
+            kind, note = "busy", "join"  # Gradio refused the join (the queue filled while the photo was uploaded)
+        except httpx.HTTPStatusError as exc:
+            kind, note = ("busy", "upload") if gate_refusal(exc) else ("error", f"HTTPStatusError: {str(exc)[:200]}")
         except TimeoutError:
             kind, note = "lost", ""
         except Exception as exc:  # noqa: BLE001 - every other answer is an error, named in the report
