@@ -48,3 +48,24 @@ def test_a_small_campaign_writes_its_tally(tmp_path: Path) -> None:
     assert counts == {"config_set": 3, "config_yaml": 3}
     assert report["peak_rss_mb_children"] > 0 and report["slowest_case"]["seconds"] > 0
     assert "6 cases in" in done.stdout and not corpus.exists()
+
+
+def test_the_checkpoint_generator_survives_an_emptied_model_config(tmp_path: Path) -> None:
+    """Case 8044 of the 100 000-case campaign (seed 1): an earlier mutation left model_config empty and the generator
+    itself raised, which the campaign could only report as a crash of an unknown reader. The case now exists, and the
+    checkpoint loader keeps its promise on it."""
+    from fuzz.check import check_case
+    from fuzz.targets import TARGETS
+    from fuzz.worker import generate
+
+    case = generate(1, 8044, list(TARGETS))
+    verdict = check_case(case, tmp_path)
+    assert case.target == "checkpoint" and not verdict.failed, verdict.detail
+
+
+def test_a_lost_case_names_the_reader_its_start_named(tmp_path: Path) -> None:
+    from fuzz.report import Tally
+
+    tally = Tally(["image", "shards"])
+    tally.lost_case(12, "crash (exit 1)", tmp_path / "case-12.json", "shards")
+    assert tally.per_target["shards"]["failed"] == 1 and "crash (exit 1) (shards)" in tally.failures

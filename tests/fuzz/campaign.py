@@ -75,7 +75,7 @@ def run_batch(config: CampaignConfig, start: int, stop: int, tally: Tally, progr
         start_new_session=True,
         env=_child_env(),
     )
-    current, timeout = start, START_TIMEOUT_S
+    current, timeout, target = start, START_TIMEOUT_S, "?"
     try:
         while True:
             line = _read_line(process, timeout)
@@ -86,12 +86,12 @@ def run_batch(config: CampaignConfig, start: int, stop: int, tally: Tally, progr
                 if current >= stop or (line == "" and process.returncode == 0):
                     return stop
                 kind = "hang" if line is None else f"crash (exit {process.returncode})"
-                tally.lost_case(current, kind, config.work / f"case-{current}.json")
+                tally.lost_case(current, kind, config.work / f"case-{current}.json", target)
                 progress.update(1)
                 return current + 1
             record = json.loads(line)
             if record["event"] == "start":
-                current, timeout = record["case"], config.case_timeout_s
+                current, timeout, target = record["case"], config.case_timeout_s, record["target"]
                 continue
             tally.add(record, config.work / f"case-{record['case']}.json")
             progress.update(1)

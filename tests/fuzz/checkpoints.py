@@ -96,7 +96,7 @@ def _mutate_metadata(rng: Random, header: dict[str, Any]) -> None:
     roll = rng.random()
     options = _json_object(metadata.get("model_config"))
     if roll < 0.6 and options is not None:
-        key = rng.choice(sorted(options)) if rng.random() < 0.85 else str(odd_value(rng, 3))
+        key = rng.choice(sorted(options)) if options and rng.random() < 0.85 else str(odd_value(rng, 3))
         options[key] = odd_value(rng) if rng.random() < 0.7 else rng.choice((0, 1, 2, 3, 64, 1024, 4096, 10**9))
         if rng.random() < 0.1:
             options.pop(rng.choice(sorted(options)), None)

@@ -48,9 +48,9 @@ class Tally:
         if record["rss_kb"] > self.peak_case["rss_kb"]:  # the case during which the child's peak RSS rose last
             self.peak_case = {key: record[key] for key in ("case", "target", "rss_kb", "bytes")}
 
-    def lost_case(self, number: int, kind: str, case_file: Path) -> None:
-        """A case whose child hung (killed after the timeout) or died."""
-        target = json.loads(case_file.read_text())["target"] if case_file.is_file() else "?"
+    def lost_case(self, number: int, kind: str, case_file: Path, target: str = "?") -> None:
+        """A case whose child hung (killed after the timeout) or died (``target``: the reader its start named)."""
+        target = json.loads(case_file.read_text())["target"] if case_file.is_file() else target
         counts = self.per_target.setdefault(target, {"cases": 0, "accepted": 0, "refused": 0, "failed": 0})
         counts["cases"] += 1
         counts["failed"] += 1

@@ -52,10 +52,10 @@ def run_cases(args: argparse.Namespace) -> None:
         _warm_up(targets, Path(scratch))
         with memory_ceiling(args.memory):
             for number in range(args.start, args.stop):
-                case = generate(args.seed, number, targets)
+                _emit({"event": "start", "case": number, "target": targets[number % len(targets)]})
+                case = generate(args.seed, number, targets)  # a generator's own bug names its case and reader
                 record = work / f"case-{number}.json"
                 record.write_text(case.to_json())
-                _emit({"event": "start", "case": number, "target": case.target})
                 with tempfile.TemporaryDirectory(dir=scratch) as folder:
                     verdict = check_case(case, Path(folder))
                 if not verdict.failed:
