@@ -9,7 +9,8 @@ come from its cache. Each milestone's wall hours come from ``RUN/sessions.jsonl`
 time and step; a milestone's time is interpolated within its session), its load from ``RUN/load.log`` (the 1-minute
 load average, once a minute: the mean up to the milestone). Writes ``benchmarks/results/long_run.json`` (one entry
 per milestone: ``steps``, ``wall_hours``, ``load``, ``gate``, ``worse_rows`` and every row under the scorecard's
-keys), the scorecard itself as ``scorecard_long_run.{json,md}`` and the curve ``long_run.png``.
+keys), the scorecard itself as ``scorecard_long_run.{json,md}`` and the curve ``long_run.png`` (step 0: the
+run's start weights, ``RUN/init.safetensors``, scored as the column ``start``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from safetensors import safe_open
 from dehaze.atomic import atomic_write_text
 
 RESULTS = Path("benchmarks/results")
+START = "start"  # the scorecard column of the run's start weights (step 0 of the curve)
 PLOTTED = (
     "sots/psnr",
     "colour_test/psnr",
@@ -115,9 +117,9 @@ def plot(entries: list[dict], card: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(3, 3, figsize=(13, 10))
-    steps = [0] + [e["steps"] for e in entries]  # step 0: the shipped model the run starts from
+    steps = [0] + [e["steps"] for e in entries]  # step 0: the weights the run started from (RUN/init.safetensors)
     for axis, row in zip(axes.flat, PLOTTED, strict=True):
-        values = [card["columns"]["shipped"].get(row)] + [e["rows"].get(row) for e in entries]
+        values = [card["columns"][START].get(row)] + [e["rows"].get(row) for e in entries]
         axis.plot(steps, values, "o-", label="long run")
         for name, style in (("shipped", "--"), ("DCP", ":")):
             value = card["columns"].get(name, {}).get(row)
@@ -142,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         raise SystemExit(f"error: {args.run}/kept holds no milestone yet")
     names = {step: f"long {step}" for step in files}
-    card = scorecard.score_rgb_runs({names[s]: p for s, p in files.items()}, args.name, args.data)
+    columns = {START: args.run / "init.safetensors", **{names[s]: p for s, p in files.items()}}
+    card = scorecard.score_rgb_runs(columns, args.name, args.data)
     entries = []
     for step, path in files.items():
         hours, reached = milestone_time(args.run, step)
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 "weights": str(path),
             }
         )
-    reference = {name: card["columns"][name] for name in ("shipped", "DCP", "hazy input")}
+    reference = {name: card["columns"][name] for name in ("shipped", START, "DCP", "hazy input")}
     atomic_write_text(
         RESULTS / f"{args.name}.json",
         json.dumps({"run": str(args.run), "reference": reference, "milestones": entries}, indent=2),
