@@ -23,12 +23,11 @@ pytest.importorskip("onnx")
 # odd sizes, tiny ones (the view is enlarged), long thin ones both ways (the view's 4:1 cap), a batch of two
 SIZES = ((1, 1), (5, 7), (37, 53), (9, 301), (301, 9), (96, 97), (150, 220), (64, 64), (17, 200))
 # (file, channels, strength): below 1 the maps are scaled, above 1 keep_light's guided filter and the shadow floor run
+# (1.5 only: 1.25 runs the same graph with another constant, and each export costs seconds of the suite)
 EXPORTS = (
     ("rgb", 3, 1.0),
     ("gray-half", 1, 0.5),
-    ("rgb-1.25", 3, 1.25),
     ("rgb-1.5", 3, 1.5),
-    ("gray-1.25", 1, 1.25),
     ("gray-1.5", 1, 1.5),
 )
 LEVEL = 1.0 / 255.0
