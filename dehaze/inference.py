@@ -180,16 +180,12 @@ class Dehazer:
     def video_frames(self, fps: float, steady: SteadyConfig) -> tuple[FrameFn, SteadyLight | None]:
         """The frame function of a video (uint8 RGB → uint8 RGB): steady light through the guided RGB model (this
         one or the companion), else :meth:`dehaze_array` on each frame (a U-Net, ``time_constant`` 0)."""
-        model = self._model_for(3)
+        model = self.model_for(3)
         if model is None or not isinstance(model.generator, GuidedGenerator) or steady.time_constant <= 0:
             return self.dehaze_array, None
         return steady_frames(model.generator, model.strength, model.device, self.color == "gray", fps, steady)
 
     def model_for(self, channels: int) -> Dehazer | None:
-        """This dehazer or its companion when one of them has a ``channels``-channel model, else None."""
-        return self._model_for(channels)
-
-    def _model_for(self, channels: int) -> Dehazer | None:
         """This dehazer or its companion when one of them has a ``channels``-channel model, else None."""
         if self.channels == channels:
             return self
@@ -199,7 +195,7 @@ class Dehazer:
 
     def _dehaze_gray(self, gray: torch.Tensor) -> torch.Tensor:
         """1×1×H×W → 1×1×H×W with a gray model (this one or the companion), else the RGB model's luminance."""
-        gray_model = self._model_for(1)
+        gray_model = self.model_for(1)
         if gray_model is not None:
             return gray_model.dehaze_tensor(gray)
         if isinstance(self.generator, GuidedGenerator):  # one luminance-weighted map: a gray model's cost
@@ -208,7 +204,7 @@ class Dehazer:
 
     def _dehaze_colour(self, rgb: torch.Tensor) -> torch.Tensor:
         """1×3×H×W → 1×1×H×W (gray mode) or 1×3×H×W; ``auto`` with only a gray model dehazes per channel."""
-        rgb_model = self._model_for(3)
+        rgb_model = self.model_for(3)
         if self.color == "auto" and rgb_model is not None:
             return rgb_model.dehaze_tensor(rgb)
         if self.channels == 3:
