@@ -17,7 +17,7 @@ done
 cp "$OUT/config.yaml" "$OUT/history.jsonl" "$OUT/sessions.jsonl" "$OUT/load.log" "$OUT/COMMIT" "$OUT/init.safetensors" \
   "$SAVED/"
 cp "$OUT"/kept/*.safetensors "$SAVED/kept/" 2>/dev/null || true
-[ -f "$OUT/steps.log" ] && cp "$OUT/steps.log" "$SAVED/"  # epoch, step, load once a minute (when sampled)
+[ -f "$OUT/steps.log" ] && cp "$OUT/steps.log" "$SAVED/"  # epoch, step, load once a minute (train_long_real.sh)
 python - "$SAVED" "$before" <<'PY'
 import json, sys
 from safetensors import safe_open

@@ -37,7 +37,14 @@ end = os.path.getmtime(state) if os.path.isfile(state) else None
 with open(os.path.join(out, "sessions.jsonl"), "a") as f:
     f.write(json.dumps({"start": time.time(), "step": step, "previous_end": end}) + "\n")
 PY
-while :; do echo "$(date +%s) $(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/load.log"; sleep 60; done &
+log_minute() {  # once a minute: the load (load.log) and the last step in the history (steps.log, for the rate)
+  local now load step
+  now=$(date +%s) load=$(cut -d' ' -f1 /proc/loadavg)
+  step=$(tail -n 1 "$OUT/history.jsonl" 2>/dev/null | sed -n 's/^{"step": \([0-9]*\).*/\1/p' || true)
+  echo "$now $load" >> "$OUT/load.log"
+  if [ -n "$step" ]; then echo "$now $step $load" >> "$OUT/steps.log"; fi  # no history yet: no step line
+}
+while :; do log_minute; sleep 60; done &
 trap 'kill $! 2>/dev/null' EXIT
 train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" python -P -m dehaze.cli.train "$@"; }
 if [ -f "$OUT/last.state.pt" ]; then
