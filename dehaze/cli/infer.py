@@ -260,7 +260,7 @@ def report(summary: RunSummary, out_dir: Path) -> int:
     """The summary line (or, when a full disk stopped the run, one ``error:`` line), the failed files; exit code."""
     if summary.stopped is None:
         print(
-            f"dehazed {summary.done} image(s) into {out_dir}; skipped {summary.skipped} existing "
+            f"dehazed {summary.done} file(s) into {out_dir}; skipped {summary.skipped} existing "
             f"(use --overwrite to redo); failed {len(summary.failures)}"
         )
     if summary.failures:
