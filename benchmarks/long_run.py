@@ -1,6 +1,7 @@
 """Score the long run's milestones on the whole scorecard and plot its curve (issue "hours").
 
     python benchmarks/long_run.py [RUN (default runs/long_real2)] [--name long_run]
+    python benchmarks/long_run.py runs/long_gray                  # a gray run: --name long_gray by default
 
 Every ``RUN/kept/stepNNNNNN.safetensors`` (``train.keep_every``) is retagged with the shipped models' inference
 options (``detail_eps`` 1e-4, as ``scripts/ship.py`` ships them) and scored by ``benchmarks/scorecard.py`` as one
@@ -11,6 +12,9 @@ load average, once a minute: the mean up to the milestone). Writes ``benchmarks/
 per milestone: ``steps``, ``wall_hours``, ``load``, ``gate``, ``worse_rows`` and every row under the scorecard's
 keys), the scorecard itself as ``scorecard_long_run.{json,md}`` and the curve ``long_run.png`` (step 0: the
 run's start weights, ``RUN/init.safetensors``, scored as the column ``start``).
+A gray run (``model.in_channels`` 1 in ``RUN/init.safetensors``' metadata, e.g. ``scripts/train_long_gray.sh``)
+is scored the same way with each milestone paired with the shipped RGB model instead (``GRAY+RGB``), its curve
+plots the gray test's rows, and its results are named ``long_gray`` unless ``--name`` says otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ PLOTTED = (
     "real_val/crushed_change",
     "real_val/artefact_gain",
 )
+GRAY_PLOTTED = ("gray_test/psnr", "gray_test/ssim")  # the rows a gray model moves
 
 
 def milestone_files(run: Path) -> dict[int, Path]:
@@ -109,16 +114,22 @@ def mean_load(run: Path, until: float) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-def plot(entries: list[dict], card: dict, out: Path) -> None:
-    """Each plotted row against steps (bottom axis) with the shipped model and DCP as lines; wall hours on top."""
+def model_channels(weights: Path) -> int:
+    """The input channels of a checkpoint's model (1: gray, 3: RGB), from its metadata's model config."""
+    return int(json.loads(safe_open(str(weights), "pt").metadata()["model_config"])["in_channels"])
+
+
+def plot(entries: list[dict], card: dict, out: Path, rows: tuple[str, ...] = PLOTTED) -> None:
+    """Each of ``rows`` against steps (bottom axis) with the shipped model and DCP as lines; wall hours on top."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(3, 3, figsize=(13, 10))
+    across, down = min(3, len(rows)), -(-len(rows) // 3)  # 3 × 3 for the RGB rows
+    fig, axes = plt.subplots(down, across, figsize=(13 * across / 3, 10 * down / 3), squeeze=False)
     steps = [0] + [e["steps"] for e in entries]  # step 0: the weights the run started from (RUN/init.safetensors)
-    for axis, row in zip(axes.flat, PLOTTED, strict=True):
+    for axis, row in zip(axes.flat, rows, strict=True):
         values = [card["columns"][START].get(row)] + [e["rows"].get(row) for e in entries]
         axis.plot(steps, values, "o-", label="long run")
         for name, style in (("shipped", "--"), ("DCP", ":")):
@@ -137,15 +148,17 @@ def plot(entries: list[dict], card: dict, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", nargs="?", type=Path, default=Path("runs/long_real2"))
-    parser.add_argument("--name", default="long_run", help="results' file names (default long_run)")
+    parser.add_argument("--name", help="results' file names (default long_run, long_gray for a gray run)")
     parser.add_argument("--data", type=Path, default=Path("runs/data"))
     args = parser.parse_args(argv)
     files = milestone_files(args.run)
     if not files:
         raise SystemExit(f"error: {args.run}/kept holds no milestone yet")
+    gray = model_channels(args.run / "init.safetensors") == 1
+    args.name = args.name or ("long_gray" if gray else "long_run")
     names = {step: f"long {step}" for step in files}
     columns = {START: args.run / "init.safetensors", **{names[s]: p for s, p in files.items()}}
-    card = scorecard.score_rgb_runs(columns, args.name, args.data)
+    card = (scorecard.score_gray_runs if gray else scorecard.score_rgb_runs)(columns, args.name, args.data)
     entries = []
     for step, path in files.items():
         hours, reached = milestone_time(args.run, step)
@@ -166,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS / f"{args.name}.json",
         json.dumps({"run": str(args.run), "reference": reference, "milestones": entries}, indent=2),
     )
-    plot(entries, card, RESULTS / f"{args.name}.png")
+    plot(entries, card, RESULTS / f"{args.name}.png", GRAY_PLOTTED if gray else PLOTTED)
     for entry in entries:
         print(
             f"{entry['steps']:>6} steps {entry['wall_hours']:.2f} h load {entry['load']}: {entry['gate']} "

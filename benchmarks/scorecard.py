@@ -176,15 +176,34 @@ def build_card(columns: list[Column], candidates: list[Column], shipped: Column,
     return card
 
 
+def pair_specs(models: dict[str, Path], channels: int) -> list[str]:
+    """``NAME=GRAY+RGB`` candidates that pair each model (column name → weights) with the other shipped model: an
+    RGB model (``channels`` 3) with the shipped gray one, a gray model (1) with the shipped RGB one."""
+    other = next(p for p in shipped_checkpoint_files() if ("gray" if channels == 3 else "rgb") in p.name)
+    if channels == 3:
+        return [f"{column}={other}+{path}" for column, path in models.items()]
+    return [f"{column}={path}+{other}" for column, path in models.items()]
+
+
+def _score_pairs(pairs: list[str], name: str, data: Path) -> dict:
+    """Score the candidates ``pairs`` into ``benchmarks/results/scorecard_NAME.{json,md}``; the card."""
+    out = Path("benchmarks/results") / f"scorecard_{name}"
+    main([*pairs, "--data", str(data), "--out-json", f"{out}.json", "--out-md", f"{out}.md"])
+    return json.loads(Path(f"{out}.json").read_text())
+
+
 def score_rgb_runs(rgb: dict[str, Path], name: str, data: Path) -> dict:
     """The scorecard of RGB fine-tunes (column name → weights), each paired with the shipped gray model as it would
     ship (an RGB file alone would also serve the gray test, through its RGB maps); written as
     ``benchmarks/results/scorecard_NAME.{json,md}`` and returned."""
-    gray = next(p for p in shipped_checkpoint_files() if "gray" in p.name)
-    out = Path("benchmarks/results") / f"scorecard_{name}"
-    pairs = [f"{column}={gray}+{path}" for column, path in rgb.items()]
-    main([*pairs, "--data", str(data), "--out-json", f"{out}.json", "--out-md", f"{out}.md"])
-    return json.loads(Path(f"{out}.json").read_text())
+    return _score_pairs(pair_specs(rgb, 3), name, data)
+
+
+def score_gray_runs(gray: dict[str, Path], name: str, data: Path) -> dict:
+    """The scorecard of gray fine-tunes (column name → weights), each paired with the shipped RGB model as it would
+    ship (``GRAY+RGB``: the gray model serves the gray test and any gray photo of the other sets); written as
+    ``benchmarks/results/scorecard_NAME.{json,md}`` and returned."""
+    return _score_pairs(pair_specs(gray, 1), name, data)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,9 @@
 # End of a session: commit-ready copy of the long run's resume state (issue "hours"). Copies the last checkpoint
 # pair, the config, the history, the kept milestones and the session/load logs of OUT to SAVED, and appends the
 # session's end (the checkpoint's time and step) to SAVED/sessions.jsonl. The run may go on; steps after this copy
-# are lost to the next session, which resumes from SAVED (scripts/train_long_real.sh does that on a fresh clone).
+# are lost to the next session, which resumes from SAVED (scripts/long_run_common.sh does that on a fresh clone).
 #   bash scripts/save_long_run.sh [OUT (default runs/long_real2)] [SAVED (default checkpoints/candidates/long-real)]
+#   bash scripts/save_long_run.sh runs/long_gray checkpoints/candidates/long-gray     # the gray long run
 set -euo pipefail
 OUT="${1:-runs/long_real2}"
 SAVED="${2:-checkpoints/candidates/long-real}"
@@ -17,7 +18,7 @@ done
 cp "$OUT/config.yaml" "$OUT/history.jsonl" "$OUT/sessions.jsonl" "$OUT/load.log" "$OUT/COMMIT" "$OUT/init.safetensors" \
   "$SAVED/"
 cp "$OUT"/kept/*.safetensors "$SAVED/kept/" 2>/dev/null || true
-[ -f "$OUT/steps.log" ] && cp "$OUT/steps.log" "$SAVED/"  # epoch, step, load once a minute (train_long_real.sh)
+[ -f "$OUT/steps.log" ] && cp "$OUT/steps.log" "$SAVED/"  # epoch, step, load once a minute (long_run_common.sh)
 python - "$SAVED" "$before" <<'PY'
 import json, sys
 from safetensors import safe_open

@@ -4,10 +4,12 @@
 # thread. The start weights (also the teacher, rebuilt from them on every resume) are copied into OUT/init.safetensors
 # when the run starts, so shipping a new default model cannot change a resumed run's teacher. Resumes exactly where
 # it stopped (OUT/last.state.pt, or on a fresh clone the state the last session committed to SAVED); the code is
-# frozen at the commit it started from (OUT/COMMIT, git archive into OUT/src).
+# frozen at the commit it started from (OUT/COMMIT, git archive into OUT/src). That part is shared with the gray long
+# run (scripts/long_run_common.sh).
 # The weights of every 2 500th step are kept as OUT/kept/stepNNNNNN.safetensors for benchmarks/long_run.py, which
 # reads the wall time from OUT/sessions.jsonl (one line per start) and the load from OUT/load.log (once a minute).
-#   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real2)]
+#   bash scripts/train_long_real.sh [DATA (default runs/data)] [OUT (default runs/long_real2)] [OPTION...]
+# Any OPTION goes to dehaze-train on a start and on every resume (none by default).
 # The sweep's rows use the same recipe for 1000 steps, e.g. without a critic on real photos:
 #   REAL_ADV=0 SAVED=none STEPS=1000 INIT=rgb-0.4.safetensors bash scripts/train_long_real.sh runs/data runs/t20_none_flat
 # (runs/long_real was the first run, without the flat-detail term: 6 500 steps, stopped; docs/results.md.)
@@ -19,43 +21,12 @@ STEPS="${STEPS:-40000}"
 SAVED="${SAVED:-checkpoints/candidates/long-real}"  # where each session's end commits the resume state
 REAL_ADV="${REAL_ADV:-1}"  # the real branch's adversarial weight: 1 = dual critic, 0 = no critic (the sweep's "none")
 SEED="${SEED:-0}"
-mkdir -p "$OUT"
-if [ ! -f "$OUT/last.state.pt" ] && [ -f "$SAVED/last.state.pt" ]; then  # a fresh clone: resume from the commit
-  cp -r "$SAVED"/. "$OUT"/
-fi
-if [ ! -d "$OUT/src/dehaze" ]; then  # the code the run started with (its commit), or HEAD for a new run
-  commit=$(cat "$OUT/COMMIT" 2>/dev/null || git rev-parse HEAD)
-  mkdir -p "$OUT/src" && git archive "$commit" dehaze | tar -x -C "$OUT/src" && echo "$commit" > "$OUT/COMMIT"
-fi
-python - "$OUT" <<'PY'
-import json, os, sys, time
-from safetensors import safe_open
-out = sys.argv[1]
-last, state = os.path.join(out, "last.safetensors"), os.path.join(out, "last.state.pt")
-step = int(safe_open(last, "pt").metadata()["step"]) if os.path.isfile(last) else 0
-end = os.path.getmtime(state) if os.path.isfile(state) else None
-with open(os.path.join(out, "sessions.jsonl"), "a") as f:
-    f.write(json.dumps({"start": time.time(), "step": step, "previous_end": end}) + "\n")
-PY
-log_minute() {  # once a minute: the load (load.log) and the last step in the history (steps.log, for the rate)
-  local now load step
-  now=$(date +%s) load=$(cut -d' ' -f1 /proc/loadavg)
-  step=$(tail -n 1 "$OUT/history.jsonl" 2>/dev/null | sed -n 's/^{"step": \([0-9]*\).*/\1/p' || true)
-  echo "$now $load" >> "$OUT/load.log"
-  if [ -n "$step" ]; then echo "$now $step $load" >> "$OUT/steps.log"; fi  # no history yet: no step line
-}
-while :; do log_minute; sleep 60; done &
-trap 'kill $! 2>/dev/null' EXIT
-train() { OMP_NUM_THREADS=1 PYTHONPATH="$OUT/src" python -P -m dehaze.cli.train "$@"; }
-if [ -f "$OUT/last.state.pt" ]; then
-  train --out "$OUT" --resume --steps "$STEPS"
-else
-  cp "$INIT" "$OUT/init.safetensors"
-  train --clean "$DATA/sources/mix_train" --val "$DATA/mix_val" --init "$OUT/init.safetensors" \
-    --steps "$STEPS" --patch-size 128 --batch-size 8 --no-fid --real-hazy "$DATA/real_train" \
-    --set model.in_channels=3 --set model.out_channels=3 --set model.detail_eps=0 --set train.lr_generator=1e-4 \
-    --set train.warmup_steps=0 --set train.num_workers=0 --set train.val_every=500 --set train.sample_every=100000 \
-    --set train.checkpoint_every=500 --set train.keep_every=2500 --set real.batch_size=4 \
-    --set real.teacher_weight=20 --set "real.adversarial_weight=$REAL_ADV" --set real.below_zero_weight=1000 \
-    --set real.light_consistency_weight=20 --set real.flat_detail_weight=2 --set "train.seed=$SEED" --out "$OUT"
-fi
+RECIPE=(--clean "$DATA/sources/mix_train" --val "$DATA/mix_val" --patch-size 128 --batch-size 8 --no-fid
+  --real-hazy "$DATA/real_train" --set model.in_channels=3 --set model.out_channels=3 --set model.detail_eps=0
+  --set train.lr_generator=1e-4 --set train.warmup_steps=0 --set train.num_workers=0 --set train.val_every=500
+  --set train.sample_every=100000 --set train.checkpoint_every=500 --set train.keep_every=2500
+  --set real.batch_size=4 --set real.teacher_weight=20 --set "real.adversarial_weight=$REAL_ADV"
+  --set real.below_zero_weight=1000 --set real.light_consistency_weight=20 --set real.flat_detail_weight=2
+  --set "train.seed=$SEED")
+source "$(dirname "$0")/long_run_common.sh"
+long_run "${@:3}"
