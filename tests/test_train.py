@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from conftest import TINY_TRAIN_ARGS
 from safetensors.torch import load_file
@@ -129,7 +130,10 @@ def test_kill_9_leaves_a_resumable_run(data_root: Path, tmp_path: Path) -> None:
     assert torch.load(run / "last.state.pt", weights_only=True)["step"] == state["step"] + 2
 
 
-def test_ddp_two_cpu_ranks_hold_identical_weights(data_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "extra", [[], ["--set", "train.compile=true", "--set", "train.compile_backend=eager"]], ids=["eager", "compiled"]
+)
+def test_ddp_two_cpu_ranks_hold_identical_weights(data_root: Path, tmp_path: Path, extra: list[str]) -> None:
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [
@@ -151,6 +155,7 @@ def test_ddp_two_cpu_ranks_hold_identical_weights(data_root: Path, tmp_path: Pat
         "--set",
         "train.save_rank_weights=true",
         *TINY,
+        *extra,
     ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]

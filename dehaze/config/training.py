@@ -37,6 +37,8 @@ class TrainConfig:
     keep_every: int = 0  # also keep the weights of every N-th step as kept/stepNNNNNN.safetensors (0 = off)
     amp: bool = True
     cpu_bf16: bool = False  # bfloat16 autocast on the CPU (AVX-512 BF16 / AMX); off by default
+    compile: bool = False  # torch.compile the training passes of generator and critics (dehaze/train/compiling.py)
+    compile_backend: str = "inductor"  # its backend: inductor (C++ kernels on the CPU), aot_eager or eager
     skip_bad: bool = False
     gan_start_step: int = 0
     fid: bool = True
@@ -47,7 +49,10 @@ class TrainConfig:
 
 
 _BIG = 10**9  # "any number of steps"
-TRAIN_CHOICES: dict[str, tuple] = {"lr_schedule": ("constant", "cosine")}
+TRAIN_CHOICES: dict[str, tuple] = {
+    "lr_schedule": ("constant", "cosine"),
+    "compile_backend": ("inductor", "aot_eager", "eager"),  # inductor: C++ kernels; the other two trace only
+}
 TRAIN_RANGES: dict[str, tuple] = {
     "steps": (1, _BIG),
     "batch_size": (1, 1024),

@@ -87,7 +87,10 @@ class FrequencyCritic(nn.Module):
 
     def condition(self, hazy: torch.Tensor) -> torch.Tensor:
         """:meth:`spectral_input` of the hazy batch, remembered for the same tensor while it is not modified
-        (never for a tensor that needs gradients or is an inference tensor)."""
+        (never for a tensor that needs gradients or is an inference tensor; never under ``torch.compile``, which
+        cannot trace the check and would split the critic's graph there)."""
+        if torch.compiler.is_compiling():
+            return self.spectral_input(hazy)
         cached = self._condition
         if cached is not None and cached[0]() is hazy and cached[1] == hazy._version:
             return cached[2]

@@ -21,6 +21,7 @@ from dehaze.data.splits import DataSplits, Pairs
 from dehaze.errors import DehazeError
 from dehaze.models.build import build_critic, build_generator
 from dehaze.train.checkpoints import RunCheckpoints
+from dehaze.train.compiling import compile_training
 from dehaze.train.distributed import DistContext, barrier, broadcast_flag, sync_buffers, wrap_ddp
 from dehaze.train.evaluation import sample_batch, sample_outputs, validation_scores
 from dehaze.train.objective import CriticObjective, GeneratorObjective
@@ -89,6 +90,9 @@ class Trainer:
             self._load_state()
         self.g_train = wrap_ddp(ctx, self.generator, self.device)
         self.d_train = wrap_ddp(ctx, self.critic, self.device)
+        if tc.compile:  # after the EMA and teacher copies and the resume: they and the checkpoints stay eager
+            critics = (self.critic, self.real_branch.critic if self.real_branch else None)
+            self.g_train = compile_training(self.g_train, critics, tc.compile_backend, self.device)
         self.stop_requested = False
         self.reporter: RunReporter | None = None  # opened by fit() on rank 0
 
@@ -186,11 +190,11 @@ class Trainer:
             critic = self.critic
             critic.requires_grad_(False)  # the generator step must not touch critic weights or DDP buckets
             with self.precision.autocast():
-                judged = critic.forward(hazy, fake)
+                judged = critic(hazy, fake)  # __call__: compiled under train.compile
             real_features = None
             if objective.wants_real_features:
                 with torch.no_grad(), self.precision.autocast():
-                    real_features = critic.forward(hazy, clean).features
+                    real_features = critic(hazy, clean).features
             loss_g, adversarial_logs = objective.add_adversarial(loss_g, judged, real_features)
             logs.update(adversarial_logs)
             critic.requires_grad_(True)
