@@ -79,7 +79,8 @@ def sessions(run: Path) -> list[tuple[float, int, float, int]]:
     for record in records:
         if "start" in record:
             if open_start is not None and record.get("previous_end"):  # a session that ended without an end line
-                spans.append((*open_start, record["previous_end"], record["step"]))
+                # a start stopped before its first checkpoint leaves the older checkpoint's time: it trained for 0 s
+                spans.append((*open_start, max(record["previous_end"], open_start[0]), record["step"]))
             open_start = (record["start"], record["step"])
         elif "end" in record and open_start is not None:
             spans.append((*open_start, record["end"], record["step"]))

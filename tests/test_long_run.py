@@ -106,6 +106,24 @@ def step_of(weights: Path) -> int:
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="the run freezes its code with git archive")
+def test_a_start_stopped_before_its_first_checkpoint_adds_no_training_time(benchmarks, tmp_path: Path) -> None:
+    """Two starts stopped before their first checkpoint carry the older checkpoint's time as ``previous_end``: they
+    trained for 0 s, and the hours to a later milestone are the sessions that trained (not fewer)."""
+    long_run, _ = benchmarks
+    lines = [
+        {"start": 0.0, "step": 0, "previous_end": None},
+        {"start": 1000.0, "step": 100, "previous_end": 900.0},  # first session: 0 -> 100 in 900 s
+        {"start": 2000.0, "step": 100, "previous_end": 900.0},  # killed before saving: no step, no time
+        {"start": 3000.0, "step": 100, "previous_end": 900.0},  # the same again
+        {"end": 3900.0, "step": 200},  # 100 -> 200 in 900 s
+    ]
+    (tmp_path / "sessions.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    spans = long_run.sessions(tmp_path)
+    assert all(end >= start for start, _, end, _ in spans)
+    hours, reached = long_run.milestone_time(tmp_path, 200)
+    assert hours == pytest.approx(1800 / 3600) and reached == pytest.approx(3900.0)
+
+
 def test_gray_script_starts_with_the_recipe_saves_and_resumes_on_a_fresh_clone(tmp_path: Path) -> None:
     data, out, saved, again = tmp_path / "data", tmp_path / "out", tmp_path / "saved", tmp_path / "again"
     shutil.copytree(make_pairs(tmp_path / "photos", count=3, size=40) / "clean", data / "sources" / "bsd360")
