@@ -29,6 +29,7 @@ import scorecard
 from safetensors import safe_open
 
 from dehaze.atomic import atomic_write_text
+from dehaze.checkpoint import read_generator_header
 
 RESULTS = Path("benchmarks/results")
 START = "start"  # the scorecard column of the run's start weights (step 0 of the curve)
@@ -117,7 +118,7 @@ def mean_load(run: Path, until: float) -> float | None:
 
 def model_channels(weights: Path) -> int:
     """The input channels of a checkpoint's model (1: gray, 3: RGB), from its metadata's model config."""
-    return int(json.loads(safe_open(str(weights), "pt").metadata()["model_config"])["in_channels"])
+    return read_generator_header(weights).model_cfg.in_channels
 
 
 def plot(entries: list[dict], card: dict, out: Path, rows: tuple[str, ...] = PLOTTED) -> None:

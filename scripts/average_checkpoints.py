@@ -19,11 +19,12 @@ import torch
 
 from dehaze.checkpoint import load_generator, read_generator_file, save_generator
 from dehaze.cli.common import run_cli
+from dehaze.config import ModelConfig
 from dehaze.errors import DehazeError
 from dehaze.models import build_generator
 
 
-def average(sources: list[Path]) -> tuple[dict[str, torch.Tensor], object, dict[str, str]]:
+def average(sources: list[Path]) -> tuple[dict[str, torch.Tensor], ModelConfig, dict[str, str]]:
     """The mean state dict of ``sources``, with the last one's model config and metadata."""
     states = [read_generator_file(path) for path in sources]
     tensors, model_cfg, metadata = states[-1]

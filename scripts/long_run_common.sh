@@ -1,13 +1,21 @@
 # The part every long run shares (issue "hours"), sourced by scripts/train_long_real.sh and scripts/train_long_gray.sh.
 # The caller sets OUT (the run folder), SAVED (where each session's end commits the resume state; "none": nowhere),
-# INIT (the start weights), STEPS (the cosine schedule's length) and RECIPE (an array: a new run's dehaze-train
-# options besides --init, --steps and --out), then calls `long_run [OPTION...]`; the options go to dehaze-train on a
-# start and on every resume (none by default).
+# INIT (the start weights), optionally STEPS (the cosine schedule's length, default 40 000) and SEED (default 0), and
+# RECIPE (an array: a new run's data, batch, model and loss options; the schedule below is added to it), then calls
+# `long_run [OPTION...]`; the options go to dehaze-train on a start and on every resume (none by default).
 # long_run resumes exactly where the run stopped (OUT/last.state.pt, or on a fresh clone the state the last session
 # committed to SAVED); the code is frozen at the commit the run started from (OUT/COMMIT, git archive into OUT/src);
 # the start weights are copied into OUT/init.safetensors, so shipping a new default model cannot change a resumed
 # run. Each start appends a line to OUT/sessions.jsonl; once a minute the load goes to OUT/load.log and the last step
 # of the history beside it to OUT/steps.log (benchmarks/long_run.py reads both; scripts/save_long_run.sh saves them).
+
+STEPS="${STEPS:-40000}"
+SEED="${SEED:-0}"
+# Every long run's schedule: 128-px crops, no FID, lr 1e-4 with no warm-up on a cosine over STEPS, the loader in the
+# training process (one thread), validation and checkpoints every 500 steps, the weights of every 2 500th step kept.
+SCHEDULE=(--patch-size 128 --no-fid --set train.lr_generator=1e-4 --set train.warmup_steps=0
+  --set train.num_workers=0 --set train.val_every=500 --set train.sample_every=100000
+  --set train.checkpoint_every=500 --set train.keep_every=2500 --set "train.seed=$SEED")
 
 long_run_restore() {  # a fresh clone: resume from the commit
   if [ ! -f "$OUT/last.state.pt" ] && [ -f "$SAVED/last.state.pt" ]; then
@@ -57,6 +65,6 @@ long_run() {  # start or resume the run in OUT; "$@": further dehaze-train optio
     long_run_train --out "$OUT" --resume --steps "$STEPS" "$@"
   else
     cp "$INIT" "$OUT/init.safetensors"
-    long_run_train "${RECIPE[@]}" --init "$OUT/init.safetensors" --steps "$STEPS" --out "$OUT" "$@"
+    long_run_train "${RECIPE[@]}" "${SCHEDULE[@]}" --init "$OUT/init.safetensors" --steps "$STEPS" --out "$OUT" "$@"
   fi
 }

@@ -14,15 +14,10 @@ set -euo pipefail
 DATA="${1:-runs/data}"
 OUT="${2:-runs/long_gray}"
 INIT="${INIT:-checkpoints/dehaze-gray-default.safetensors}"
-STEPS="${STEPS:-40000}"
 SAVED="${SAVED:-checkpoints/candidates/long-gray}"  # where each session's end commits the resume state
-SEED="${SEED:-0}"
-RECIPE=(--clean "$DATA/sources/bsd360" --val "$DATA/val" --patch-size 128 --batch-size 12 --no-fid
+RECIPE=(--clean "$DATA/sources/bsd360" --val "$DATA/val" --batch-size 12
   --set model.in_channels=1 --set model.out_channels=1 --set model.global_head=false --set model.detail_eps=0
   --set haze.families=outdoor --set "haze.near=[0,0]" --set "haze.nonhomogeneous=[0,0]"
-  --set "haze.airlight=[0.5,1.0]" --set "haze.brightness=[1,1]" --set "haze.gamma=[1,1]"
-  --set train.lr_generator=1e-4 --set train.warmup_steps=0 --set train.num_workers=0 --set train.val_every=500
-  --set train.sample_every=100000 --set train.checkpoint_every=500 --set train.keep_every=2500
-  --set "train.seed=$SEED")
+  --set "haze.airlight=[0.5,1.0]" --set "haze.brightness=[1,1]" --set "haze.gamma=[1,1]")
 source "$(dirname "$0")/long_run_common.sh"
 long_run "${@:3}"

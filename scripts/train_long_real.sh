@@ -17,16 +17,11 @@ set -euo pipefail
 DATA="${1:-runs/data}"
 OUT="${2:-runs/long_real2}"
 INIT="${INIT:-checkpoints/dehaze-rgb-default.safetensors}"
-STEPS="${STEPS:-40000}"
 SAVED="${SAVED:-checkpoints/candidates/long-real}"  # where each session's end commits the resume state
 REAL_ADV="${REAL_ADV:-1}"  # the real branch's adversarial weight: 1 = dual critic, 0 = no critic (the sweep's "none")
-SEED="${SEED:-0}"
-RECIPE=(--clean "$DATA/sources/mix_train" --val "$DATA/mix_val" --patch-size 128 --batch-size 8 --no-fid
-  --real-hazy "$DATA/real_train" --set model.in_channels=3 --set model.out_channels=3 --set model.detail_eps=0
-  --set train.lr_generator=1e-4 --set train.warmup_steps=0 --set train.num_workers=0 --set train.val_every=500
-  --set train.sample_every=100000 --set train.checkpoint_every=500 --set train.keep_every=2500
+RECIPE=(--clean "$DATA/sources/mix_train" --val "$DATA/mix_val" --batch-size 8 --real-hazy "$DATA/real_train"
+  --set model.in_channels=3 --set model.out_channels=3 --set model.detail_eps=0
   --set real.batch_size=4 --set real.teacher_weight=20 --set "real.adversarial_weight=$REAL_ADV"
-  --set real.below_zero_weight=1000 --set real.light_consistency_weight=20 --set real.flat_detail_weight=2
-  --set "train.seed=$SEED")
+  --set real.below_zero_weight=1000 --set real.light_consistency_weight=20 --set real.flat_detail_weight=2)
 source "$(dirname "$0")/long_run_common.sh"
 long_run "${@:3}"
