@@ -13,7 +13,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from dehaze.cli.train import main as train_main
-from dehaze.config import CriticConfig, RealHazeConfig
+from dehaze.checkpoint import save_generator
+from dehaze.config import CriticConfig, ModelConfig, RealHazeConfig
 from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.models.guided import GuidedGenerator
 from dehaze.train.real_branch import RealHazeBranch, judge, rehaze_error, unconditional_critic
@@ -149,3 +150,20 @@ def test_keep_every_keeps_the_milestone_weights(tmp_path: Path, tiny_train_args:
     assert sorted(p.name for p in (out / "kept").iterdir()) == ["step000002.safetensors", "step000004.safetensors"]
     last, kept = load_file(str(out / "last.safetensors")), load_file(str(out / "kept" / "step000004.safetensors"))
     assert all(torch.equal(last[key], kept[key]) for key in last)
+
+
+def test_teacher_weights_come_from_their_own_file(tmp_path: Path, capsys, tiny_train_args: list[str]) -> None:
+    torch.manual_seed(0)
+    student, other = GuidedGenerator(3, width=4, view_size=16), GuidedGenerator(3, width=4, view_size=16)
+    model_cfg = ModelConfig(in_channels=3, out_channels=3, width=4, view_size=16)
+    save_generator(other, model_cfg, tmp_path / "teacher.safetensors")
+    cfg = RealHazeConfig(teacher=str(tmp_path / "teacher.safetensors"))
+    branch = RealHazeBranch(student, CriticConfig(spatial_width=4, frequency_width=4), cfg, "lsgan", 1e-3)
+    hazy = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(branch.teacher(hazy), other(hazy)) and not torch.equal(branch.teacher(hazy), student(hazy))
+    data = make_pairs(tmp_path / "pairs", count=4, size=24)
+    args = ["--data", str(data), "--real-hazy", str(_hazy_photos(tmp_path / "fog")), "--out", str(tmp_path / "r")]
+    code = train_main([*args, "--steps", "1", *tiny_train_args, "--set", f"real.teacher={tmp_path / 'gone.st'}"])
+    err = capsys.readouterr().err
+    assert code == 1 and "gone.st: no such file or folder (real.teacher)" in err and "Traceback" not in err

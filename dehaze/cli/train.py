@@ -127,6 +127,7 @@ def refuse_missing_inputs(config: Config) -> None:
             ("--test", config.train.test_data),
             ("--real-hazy", config.real.photos),
             ("--init", config.train.init_weights),
+            ("real.teacher", config.real.teacher),
         ]
     )
 

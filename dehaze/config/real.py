@@ -16,7 +16,7 @@ class RealHazeConfig:
     output's dark channel energy, as haze-free photos have), ``transmission_tv`` (smooth transmission),
     ``below_zero`` (output pushed below 0 before the clamp), ``light_consistency`` (the same light change for a
     photo shifted by a few pixels with sensor noise) and ``flat_detail`` (no more grain in flat regions than the
-    teacher's output).
+    teacher's output). ``teacher`` is the teacher's weights file (default: the weights the run starts from).
     """
 
     photos: str | None = None
@@ -24,6 +24,7 @@ class RealHazeConfig:
     adversarial_weight: float = 1.0
     spatial_weight: float = 0.5
     teacher_weight: float = 20.0
+    teacher: str | None = None
     rehaze_weight: float = 100.0
     dark_channel_weight: float = 1.0
     transmission_tv_weight: float = 1.0

@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from dehaze.checkpoint.generator import load_generator_weights
 from dehaze.config import Config, CriticConfig, RealHazeConfig
 from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.dcp import dark_channel
@@ -81,6 +82,8 @@ class RealHazeBranch:
     ) -> None:
         self.cfg = cfg
         self.teacher = copy.deepcopy(generator).eval().requires_grad_(False)
+        if cfg.teacher:  # another model's weights (e.g. a later milestone's) instead of the start weights
+            load_generator_weights(self.teacher, Path(cfg.teacher), next(generator.parameters()).device)
         self.adversarial = AdversarialLoss(adversarial)
         channels = generator.in_channels
         self.critic = unconditional_critic(critic_cfg, cfg, channels) if cfg.adversarial_weight > 0 else None
@@ -155,7 +158,8 @@ class RealHazeBranch:
 def real_photo_branch(
     generator: GuidedGenerator, config: Config
 ) -> tuple[RealHazeBranch | None, RealHazyPhotos | None]:
-    """The branch (its teacher is ``generator`` as it is now) and its photos when ``config.real.photos`` is set."""
+    """The branch (its teacher is ``generator`` as it is now, or ``config.real.teacher``'s weights) and its photos
+    when ``config.real.photos`` is set."""
     if not config.real.photos:
         return None, None
     real = config.real
