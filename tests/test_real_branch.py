@@ -12,8 +12,8 @@ from conftest import make_pairs
 from PIL import Image
 from safetensors.torch import load_file
 
-from dehaze.cli.train import main as train_main
 from dehaze.checkpoint import save_generator
+from dehaze.cli.train import main as train_main
 from dehaze.config import CriticConfig, ModelConfig, RealHazeConfig
 from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.models.guided import GuidedGenerator
