@@ -11,7 +11,7 @@ time and step; a milestone's time is interpolated within its session), its load 
 load average, once a minute: the mean up to the milestone). Writes ``benchmarks/results/long_run.json`` (one entry
 per milestone: ``steps``, ``wall_hours``, ``load``, ``gate``, ``worse_rows`` and every row under the scorecard's
 keys), the scorecard itself as ``scorecard_long_run.{json,md}`` and the curve ``long_run.png`` (step 0: the
-run's start weights, ``RUN/init.safetensors``, scored as the column ``start``).
+run's start weights, ``RUN/init.safetensors``, retagged the same way and scored as the column ``start``).
 A gray run (``model.in_channels`` 1 in ``RUN/init.safetensors``' metadata, e.g. ``scripts/train_long_gray.sh``)
 is scored the same way with each milestone paired with the shipped RGB model instead (``GRAY+RGB``), its curve
 plots the gray test's rows, and its results are named ``long_gray`` unless ``--name`` says otherwise.
@@ -47,28 +47,35 @@ PLOTTED = (
 GRAY_PLOTTED = ("gray_test/psnr", "gray_test/ssim")  # the rows a gray model moves
 
 
+def retagged(source: Path, tagged: Path) -> Path:
+    """``source`` with the shipped models' inference options (``detail_eps`` 1e-4), written once to ``tagged``."""
+    if not tagged.is_file():
+        tagged.parent.mkdir(exist_ok=True)
+        command = [
+            sys.executable,
+            "scripts/retag_checkpoint.py",
+            str(source),
+            str(tagged),
+            "--set",
+            "model.detail_eps=1e-4",
+        ]
+        subprocess.run(command, check=True, capture_output=True)
+    return tagged
+
+
 def milestone_files(run: Path) -> dict[int, Path]:
-    """Step → retagged weights of every kept milestone (retagged once, next to the kept file's folder)."""
+    """Step → retagged weights of every kept milestone (retagged once, into ``RUN/milestones``)."""
     files = {}
     for kept in sorted((run / "kept").glob("step*.safetensors")):
         step = int(kept.stem.removeprefix("step"))
-        tagged = run / "milestones" / f"step{step}.safetensors"
-        if not tagged.is_file():
-            tagged.parent.mkdir(exist_ok=True)
-            subprocess.run(
-                [
-                    sys.executable,
-                    "scripts/retag_checkpoint.py",
-                    str(kept),
-                    str(tagged),
-                    "--set",
-                    "model.detail_eps=1e-4",
-                ],
-                check=True,
-                capture_output=True,
-            )
-        files[step] = tagged
+        files[step] = retagged(kept, run / "milestones" / f"step{step}.safetensors")
     return files
+
+
+def start_file(run: Path) -> Path:
+    """The run's start weights retagged like its milestones: a finishing run starts from an untagged milestone, which
+    would otherwise be scored with the structure/noise split off."""
+    return retagged(run / "init.safetensors", run / "milestones" / "start.safetensors")
 
 
 def sessions(run: Path) -> list[tuple[float, int, float, int]]:
@@ -159,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     gray = model_channels(args.run / "init.safetensors") == 1
     args.name = args.name or ("long_gray" if gray else "long_run")
     names = {step: f"long {step}" for step in files}
-    columns = {START: args.run / "init.safetensors", **{names[s]: p for s, p in files.items()}}
+    columns = {START: start_file(args.run), **{names[s]: p for s, p in files.items()}}
     card = (scorecard.score_gray_runs if gray else scorecard.score_rgb_runs)(columns, args.name, args.data)
     entries = []
     for step, path in files.items():

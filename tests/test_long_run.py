@@ -69,7 +69,7 @@ def test_the_start_weights_tell_a_gray_run_from_an_rgb_one(
 ) -> None:
     long_run, scorecard = benchmarks
     assert long_run.model_channels(init) == (1 if init == GRAY else 3)
-    calls = []
+    calls, starts = [], []
     rows = {row: 0.5 for row in (*long_run.PLOTTED, *long_run.GRAY_PLOTTED)}
     card = {
         "columns": {c: rows for c in ("shipped", "start", "DCP", "hazy input", "long 2500")},
@@ -78,6 +78,7 @@ def test_the_start_weights_tell_a_gray_run_from_an_rgb_one(
 
     def fake_score(which: str, columns: dict, out_name: str, data: Path) -> dict:
         calls.append((which, sorted(columns), out_name))
+        starts.append(columns["start"])
         return card
 
     for each in ("score_gray_runs", "score_rgb_runs"):
@@ -86,6 +87,10 @@ def test_the_start_weights_tell_a_gray_run_from_an_rgb_one(
     fake_run(tmp_path / "run", init)
     assert long_run.main([str(tmp_path / "run")]) == 0
     assert calls == [(scorer, ["long 2500", "start"], name)]
+    # the start weights are scored as they ship, like every milestone: retagged with the split on
+    [start] = starts
+    assert start == tmp_path / "run" / "milestones" / "start.safetensors"
+    assert json.loads(safe_open(str(start), "pt").metadata()["model_config"])["detail_eps"] == 1e-4
     written = json.loads((tmp_path / "results" / f"{name}.json").read_text())
     [entry] = written["milestones"]
     assert entry["steps"] == 2500 and entry["wall_hours"] == 1.0 and entry["load"] == 3.0
