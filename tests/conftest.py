@@ -72,6 +72,16 @@ def make_pairs(root: Path, count: int = 10, size: int = 24, seed: int = 0) -> Pa
     return root
 
 
+def make_hazy_photos(folder: Path, count: int = 4) -> Path:
+    """``count`` smooth colour 'real hazy photos' of different sizes (no ground truth) in ``folder``."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        coarse = (rng.random((5, 5, 3)) * 120 + 120).astype(np.uint8)
+        Image.fromarray(coarse).resize((40 + 7 * i, 30 + 5 * i), Image.BICUBIC).save(folder / f"fog{i}.jpg")
+    return folder
+
+
 @pytest.fixture
 def data_root(tmp_path: Path) -> Path:
     """Ten tiny hazy/clean pairs in a fresh folder."""

@@ -12,9 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
-from conftest import make_pairs
+from conftest import TINY_TRAIN_ARGS, make_hazy_photos, make_pairs
 from safetensors import safe_open
+
+from dehaze.checkpoint import save_generator
+from dehaze.config import ModelConfig
+from dehaze.models.build import build_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAY = ROOT / "checkpoints" / "dehaze-gray-default.safetensors"
@@ -154,3 +159,49 @@ def test_gray_script_starts_with_the_recipe_saves_and_resumes_on_a_fresh_clone(t
     assert [r["step"] for r in history if r["group"] == "train"] == [2, 3]  # logged every 10 steps and at the end
     sessions = [sorted(json.loads(line)) for line in (again / "sessions.jsonl").read_text().splitlines()]
     assert sessions == [["previous_end", "start", "step"], ["end", "step"], ["previous_end", "start", "step"]]
+
+
+def tiny_rgb_weights(path: Path, seed: int) -> Path:
+    """A tiny RGB generator's weights (the architecture TINY_TRAIN_ARGS builds) standing in for a long-run milestone."""
+    torch.manual_seed(seed)
+    cfg = ModelConfig(in_channels=3, out_channels=3, base_width=4, depth=2, width=4, view_size=16)
+    save_generator(build_generator(cfg), cfg, path)
+    return path
+
+
+def test_finish_script_starts_from_the_milestone_with_the_old_teacher_and_names_a_missing_one(tmp_path: Path) -> None:
+    data, kept, out = tmp_path / "data", tmp_path / "kept", tmp_path / "finish"
+    shutil.copytree(make_pairs(tmp_path / "photos", count=3, size=40) / "clean", data / "sources" / "mix_train")
+    make_pairs(data / "mix_val", count=2, size=40)
+    make_hazy_photos(data / "real_train")
+    kept.mkdir()
+    milestone = tiny_rgb_weights(kept / "step000002.safetensors", seed=0)
+    teacher = tiny_rgb_weights(kept / "step010000.safetensors", seed=1)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = dict(os.environ, PATH=path, KEPT=str(kept), STEPS="2")
+    tiny = [
+        *TINY_TRAIN_ARGS,
+        "--patch-size",
+        "16",
+        "--batch-size",
+        "2",
+        "--set",
+        "real.batch_size=2",
+        "--device",
+        "cpu",
+    ]
+    run_script("finish_long_run.sh", ["2", str(data), str(out), *tiny], env, tmp_path / "finish.log")
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["real"]["teacher"] == str(teacher) and config["real"]["adversarial_weight"] == 2
+    assert config["real"]["teacher_weight"] == 20 and config["real"]["flat_detail_weight"] == 2
+    assert config["train"]["keep_every"] == 500 and config["train"]["lr_generator"] == 1e-4
+    assert (out / "init.safetensors").read_bytes() == milestone.read_bytes() and step_of(out / "last.safetensors") == 2
+    missing = subprocess.run(
+        ["bash", "scripts/finish_long_run.sh", "7500", str(data), str(tmp_path / "none")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and not (tmp_path / "none").exists()
+    assert f"{kept / 'step007500.safetensors'}: the long run kept no such milestone" in missing.stderr

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from conftest import make_pairs
-from PIL import Image
+from conftest import make_hazy_photos, make_pairs
 from safetensors.torch import load_file
 
 from dehaze.checkpoint import save_generator
@@ -19,15 +17,6 @@ from dehaze.data.real_hazy import RealHazyPhotos
 from dehaze.models.guided import GuidedGenerator
 from dehaze.train.real_branch import RealHazeBranch, judge, rehaze_error, unconditional_critic
 from dehaze.train.real_priors import below_zero, shifted_pair
-
-
-def _hazy_photos(folder: Path, count: int = 4) -> Path:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for i in range(count):
-        coarse = (rng.random((5, 5, 3)) * 120 + 120).astype(np.uint8)
-        Image.fromarray(coarse).resize((40 + 7 * i, 30 + 5 * i), Image.BICUBIC).save(folder / f"fog{i}.jpg")
-    return folder
 
 
 def test_rehaze_error_is_zero_for_one_airlight_and_grows_with_several() -> None:
@@ -40,7 +29,7 @@ def test_rehaze_error_is_zero_for_one_airlight_and_grows_with_several() -> None:
 
 
 def test_real_batches_are_a_pure_function_of_the_step(tmp_path: Path) -> None:
-    photos = RealHazyPhotos(sorted(_hazy_photos(tmp_path / "fog").iterdir()), 3, 24, max_side=32)
+    photos = RealHazyPhotos(sorted(make_hazy_photos(tmp_path / "fog").iterdir()), 3, 24, max_side=32)
     a, b, c = photos.batch(5, 3, seed=0), photos.batch(5, 3, seed=0), photos.batch(6, 3, seed=0)
     assert a.shape == (3, 3, 24, 24) and torch.equal(a, b) and not torch.equal(a, c)
     assert max(photos.image(3).shape[:2]) <= 32  # shrunk once on reading
@@ -107,7 +96,7 @@ def test_training_with_real_hazy_photos_resumes_exactly(
     tmp_path: Path, tiny_train_args: list[str], extra: list[str]
 ) -> None:
     data = make_pairs(tmp_path / "pairs", count=8, size=24)
-    fog = _hazy_photos(tmp_path / "fog")
+    fog = make_hazy_photos(tmp_path / "fog")
     common = ["--data", str(data), "--real-hazy", str(fog), "--no-fid", "--patch-size", "16", "--batch-size", "2"]
     common += [*tiny_train_args, "--set", "real.batch_size=2", *extra]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
@@ -126,7 +115,7 @@ def test_training_with_real_hazy_photos_resumes_exactly(
 
 def test_real_hazy_needs_the_guided_generator(tmp_path: Path, capsys, tiny_train_args: list[str]) -> None:
     data = make_pairs(tmp_path / "pairs", count=4, size=24)
-    args = ["--data", str(data), "--real-hazy", str(_hazy_photos(tmp_path / "fog")), "--out", str(tmp_path / "r")]
+    args = ["--data", str(data), "--real-hazy", str(make_hazy_photos(tmp_path / "fog")), "--out", str(tmp_path / "r")]
     code = train_main([*args, "--steps", "1", *tiny_train_args, "--set", "model.arch=unet"])
     assert code == 1 and "needs the guided generator" in capsys.readouterr().err
 
@@ -163,7 +152,7 @@ def test_teacher_weights_come_from_their_own_file(tmp_path: Path, capsys, tiny_t
     with torch.no_grad():
         assert torch.equal(branch.teacher(hazy), other(hazy)) and not torch.equal(branch.teacher(hazy), student(hazy))
     data = make_pairs(tmp_path / "pairs", count=4, size=24)
-    args = ["--data", str(data), "--real-hazy", str(_hazy_photos(tmp_path / "fog")), "--out", str(tmp_path / "r")]
+    args = ["--data", str(data), "--real-hazy", str(make_hazy_photos(tmp_path / "fog")), "--out", str(tmp_path / "r")]
     code = train_main([*args, "--steps", "1", *tiny_train_args, "--set", f"real.teacher={tmp_path / 'gone.st'}"])
     err = capsys.readouterr().err
     assert code == 1 and "gone.st: no such file or folder (real.teacher)" in err and "Traceback" not in err
