@@ -128,8 +128,24 @@ def model_channels(weights: Path) -> int:
     return read_generator_header(weights).model_cfg.in_channels
 
 
-def plot(entries: list[dict], card: dict, out: Path, rows: tuple[str, ...] = PLOTTED) -> None:
-    """Each of ``rows`` against steps (bottom axis) with the shipped model and DCP as lines; wall hours on top."""
+def finished_points(names: list[str]) -> list[tuple[int, dict]]:
+    """(the long run's step it reached, rows) of each finishing run's last milestone, from its results file
+    ``RESULTS/NAME.json``: its start weights' step plus its own steps."""
+    points = []
+    for name in names:
+        results = json.loads((RESULTS / f"{name}.json").read_text())
+        if "start_weights_step" not in results:
+            raise SystemExit(f"error: {RESULTS / name}.json has no start_weights_step: score it again with this script")
+        last = results["milestones"][-1]
+        points.append((results["start_weights_step"] + last["steps"], last["rows"]))
+    return sorted(points, key=lambda point: point[0])
+
+
+def plot(
+    entries: list[dict], card: dict, out: Path, rows: tuple[str, ...] = PLOTTED, finished: list | None = None
+) -> None:
+    """Each of ``rows`` against steps (bottom axis) with the shipped model and DCP as lines, wall hours on top, and
+    the ``finished`` points (:func:`finished_points`) as a second curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,6 +157,9 @@ def plot(entries: list[dict], card: dict, out: Path, rows: tuple[str, ...] = PLO
     for axis, row in zip(axes.flat, rows, strict=True):
         values = [card["columns"][START].get(row)] + [e["rows"].get(row) for e in entries]
         axis.plot(steps, values, "o-", label="long run")
+        if finished:
+            points = [(step, rows_.get(row)) for step, rows_ in finished]
+            axis.plot(*zip(*points, strict=True), "D--", color="tab:red", label="finished (recipe)")
         for name, style in (("shipped", "--"), ("DCP", ":")):
             value = card["columns"].get(name, {}).get(row)
             if value is not None:
@@ -159,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", nargs="?", type=Path, default=Path("runs/long_real2"))
     parser.add_argument("--name", help="results' file names (default long_run, long_gray for a gray run)")
     parser.add_argument("--data", type=Path, default=Path("runs/data"))
+    parser.add_argument(
+        "--finished", nargs="+", default=[], metavar="NAME", help="finishing runs' results (NAME.json) to plot too"
+    )
     args = parser.parse_args(argv)
+    finished = finished_points(args.finished)
     files = milestone_files(args.run)
     if not files:
         raise SystemExit(f"error: {args.run}/kept holds no milestone yet")
@@ -184,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     reference = {name: card["columns"][name] for name in ("shipped", START, "DCP", "hazy input")}
+    start = {"start_weights_step": int(read_generator_header(args.run / "init.safetensors").metadata.get("step", 0))}
     atomic_write_text(
         RESULTS / f"{args.name}.json",
-        json.dumps({"run": str(args.run), "reference": reference, "milestones": entries}, indent=2),
+        json.dumps({"run": str(args.run), **start, "reference": reference, "milestones": entries}, indent=2),
     )
-    plot(entries, card, RESULTS / f"{args.name}.png", GRAY_PLOTTED if gray else PLOTTED)
+    plot(entries, card, RESULTS / f"{args.name}.png", GRAY_PLOTTED if gray else PLOTTED, finished)
     for entry in entries:
         print(
             f"{entry['steps']:>6} steps {entry['wall_hours']:.2f} h load {entry['load']}: {entry['gate']} "

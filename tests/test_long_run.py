@@ -101,6 +101,20 @@ def test_the_start_weights_tell_a_gray_run_from_an_rgb_one(
     assert entry["steps"] == 2500 and entry["wall_hours"] == 1.0 and entry["load"] == 3.0
     assert entry["gate"] == "passes"
     assert (tmp_path / "results" / f"{name}.png").stat().st_size > 1000
+    assert written["start_weights_step"] == step_of(init)
+
+
+def test_finished_runs_are_placed_at_the_step_they_reached(benchmarks, tmp_path, monkeypatch) -> None:
+    long_run, _ = benchmarks
+    monkeypatch.setattr(long_run, "RESULTS", tmp_path)
+    rows = {"sots/psnr": 20.5}
+    for name, start in (("late30", 30000), ("late22", 22500)):
+        milestones = [{"steps": 500, "rows": {}}, {"steps": 1000, "rows": rows}]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"start_weights_step": start, "milestones": milestones}))
+    assert long_run.finished_points(["late30", "late22"]) == [(23500, rows), (31000, rows)]
+    (tmp_path / "old.json").write_text(json.dumps({"milestones": []}))
+    with pytest.raises(SystemExit, match="old.json has no start_weights_step"):
+        long_run.finished_points(["old"])
 
 
 def run_script(script: str, args: list[str], env: dict[str, str], log: Path) -> None:
